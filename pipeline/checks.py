@@ -1,0 +1,54 @@
+"""The core's own checks on rendered objects: names, Secrets, key material, then every plugin's checks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pluggy
+
+from .manager import call_each
+from .model import Finding, RenderedObject
+from .secrets import find_secrets
+from .spec import Spec
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# kinds whose names become DNS labels (Services, Gateways and Istio's webhook rules)
+_LABEL_KINDS = frozenset({"Service", "Gateway", "Namespace"})
+
+
+def _finding(obj: RenderedObject, code: str, message: str, level: str = "Error") -> Finding:
+    r = obj.request
+    return Finding(code, level, r.kind, r.namespace or "", r.name, message, obj.path, None)
+
+
+def core_findings(objects: list[RenderedObject]) -> list[Finding]:
+    """Names Kubernetes accepts, no Secret objects, no private keys anywhere in the output."""
+    findings = []
+    for obj in objects:
+        r = obj.request
+        name_ok = _LABEL.match(r.name) and len(r.name) <= 63 if r.kind in _LABEL_KINDS else (
+            _SUBDOMAIN.match(r.name) and len(r.name) <= 253
+        )
+        if not name_ok:
+            findings.append(_finding(obj, "GWP0001", f"name {r.name!r} is not a valid Kubernetes name for a {r.kind}"))
+        if r.namespace is not None and not (_LABEL.match(r.namespace) and len(r.namespace) <= 63):
+            findings.append(_finding(obj, "GWP0001", f"namespace {r.namespace!r} is not a DNS-1123 label"))
+        if r.kind == "Secret" and _has_data(obj.obj):
+            findings.append(_finding(obj, "GWP0002", "Secret objects with data never go into the GitOps tree; use cert-manager or credentialName"))
+        for kind in find_secrets(obj.text):
+            findings.append(_finding(obj, "GWP0003", f"output contains a {kind}; private keys never enter the GitOps tree"))
+    return findings
+
+
+def _has_data(obj: dict[str, Any]) -> bool:
+    return bool(obj.get("data") or obj.get("stringData"))
+
+
+def run_checks(pm: pluggy.PluginManager, spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
+    """Core findings plus every plugin's `gwpipe_check` findings, sorted for stable output."""
+    findings = core_findings(objects)
+    for _plugin, found in call_each(pm, "gwpipe_check", spec=spec, objects=objects):
+        findings.extend(found or [])
+    return sorted(set(findings), key=lambda f: (f.file or "", f.kind, f.namespace, f.name, f.code, f.message))

@@ -1,0 +1,293 @@
+"""The command line: thin commands over the pipeline stages, one error line per problem."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from . import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_REPO = Path(".gwpipe") / "gitops"
+DEFAULT_SPECS = Path("environments")
+
+
+class State:
+    """Options every command shares."""
+
+    debug = False
+    output = "text"
+
+
+STATE = State()
+
+
+def _common(func: F) -> F:
+    func = click.option("--debug", is_flag=True, help="Show tracebacks for failures.")(func)
+    func = click.option(
+        "--output", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+        help="Output format for people or for machines.",
+    )(func)
+    return func
+
+
+def _set_common(debug: bool, output: str) -> None:
+    STATE.debug = STATE.debug or debug
+    STATE.output = output
+
+
+def fail(problems: Any, exit_code: int) -> NoReturn:
+    from .secrets import redact
+
+    for problem in problems:
+        click.echo(f"error: {redact(str(problem))}", err=True)
+        if getattr(problem, "hint", None):
+            click.echo(f"hint: {redact(problem.hint)}", err=True)
+    if STATE.output == "json":
+        click.echo(json.dumps({"ok": False, "errors": [redact(str(p)) for p in problems]}, indent=2))
+    sys.exit(exit_code)
+
+
+@contextmanager
+def failures() -> Iterator[None]:
+    """Turn gwpipe errors into `error:` lines and exit codes; anything else is a bug."""
+    from .errors import GwpipeError, Problem
+
+    try:
+        yield
+    except GwpipeError as exc:
+        if STATE.debug:
+            import traceback
+
+            traceback.print_exc()
+        fail(exc.problems, exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: no traceback without --debug
+        if STATE.debug:
+            raise
+        fail([Problem("internal", f"{type(exc).__name__}: {exc} (this is a bug; rerun with --debug)")], 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gwpipe")
+@click.option("--debug", is_flag=True, help="Show tracebacks for failures.")
+def main(debug: bool) -> None:
+    """Render, check and deliver Istio ingress configuration from per-environment specs."""
+    STATE.debug = debug
+
+
+def resolve_specs(targets: tuple[str, ...], all_envs: bool, specs_dir: Path) -> list[tuple[Path, Path]]:
+    """(spec file, spec root) for each target: an environment name or a path to a spec file."""
+    from .errors import Problem, UsageError
+
+    found: list[tuple[Path, Path]] = []
+    if all_envs:
+        if not specs_dir.is_dir():
+            raise UsageError(Problem(str(specs_dir), "no such folder of environment specs"))
+        targets = targets + tuple(
+            sorted(p.name.rsplit(".", 1)[0] for p in specs_dir.glob("*.yaml") if not p.name.startswith("_"))
+        )
+    if not targets:
+        raise UsageError(Problem("arguments", "name an environment (e.g. prod), a spec file, or pass --all"))
+    for target in targets:
+        if target.endswith((".yaml", ".yml")) or "/" in target or os.sep in target:
+            path = Path(target)
+            found.append((path, path.parent))
+        else:
+            found.append((specs_dir / f"{target}.yaml", specs_dir))
+    folded: dict[str, Path] = {}
+    for path, _root in found:
+        key = unicodedata.normalize("NFKC", path.name).casefold()
+        if key in folded and folded[key] != path:
+            raise UsageError(
+                Problem(str(path), f"names collide with {folded[key]} on case-insensitive checkouts; rename one")
+            )
+        folded[key] = path
+    unique = list(dict.fromkeys(found))
+    return unique
+
+
+def _pipeline(blocked: tuple[str, ...], templates: tuple[str, ...], **options: Any) -> Any:
+    from .engine import Options, Pipeline
+
+    return Pipeline(Options(templates=[Path(os.path.abspath(t)) for t in templates], blocked=list(blocked), **options))
+
+
+def _target_options(func: F) -> F:
+    func = click.option("--all", "all_envs", is_flag=True, help="Every environment in the specs folder.")(func)
+    func = click.option(
+        "--specs", "specs_dir", type=click.Path(path_type=Path), default=DEFAULT_SPECS, show_default=True,
+        help="Folder of environment specs.",
+    )(func)
+    func = click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")(func)
+    func = click.option(
+        "--templates", multiple=True, metavar="DIR", help="Folder of template overrides, searched first."
+    )(func)
+    func = click.argument("targets", nargs=-1)(func)
+    return func
+
+
+@main.command()
+@_target_options
+@click.option("--out", type=click.Path(path_type=Path), help="Write the rendered tree to this folder instead of committing.")
+@click.option(
+    "--repo", type=click.Path(path_type=Path), envvar="GWPIPE_REPO",
+    help=f"GitOps repository to commit to [default: {DEFAULT_REPO}, created on first use].",
+)
+@click.option("--allow-empty", is_flag=True, help="Allow a render that empties an environment.")
+@click.option("--allow-delete", is_flag=True, help="Allow deleting most of an environment, or a Gateway.")
+@click.option("--fail-on", type=click.Choice(["Error", "Warning"]), default="Error", show_default=True,
+              help="Lowest finding level that stops the render.")
+@_common
+def render(
+    targets: tuple[str, ...], all_envs: bool, specs_dir: Path, blocked: tuple[str, ...], templates: tuple[str, ...],
+    out: Path | None, repo: Path | None, allow_empty: bool, allow_delete: bool, fail_on: str, debug: bool, output: str,
+) -> None:
+    """Render environments (names or spec files) and commit them, or write them with --out."""
+    _set_common(debug, output)
+    with failures():
+        from .engine import commit_bundle, write_bundle
+
+        specs = resolve_specs(targets, all_envs, specs_dir)
+        pipeline = _pipeline(blocked, templates, allow_empty=allow_empty, allow_delete=allow_delete, fail_level=fail_on)
+        bundles = []
+        with _progress(len(specs)) as step:
+            for path, root in specs:
+                bundles.append(pipeline.build(pipeline.load(path, root)))
+                step()
+        results = []
+        for bundle in bundles:
+            if out is not None:
+                results.append(write_bundle(bundle, out, pipeline.options))
+            else:
+                results.append(commit_bundle(bundle, repo or DEFAULT_REPO, pipeline.options, create=repo is None))
+        _report(results)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal when many environments render; silent otherwise."""
+    if total < 3 or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("rendering", total=total)
+        yield lambda: progress.advance(task)
+
+
+def _report(results: list[Any]) -> None:
+    if STATE.output == "json":
+        click.echo(json.dumps({"ok": True, "results": [r.as_dict() for r in results]}, indent=2, sort_keys=True))
+        return
+    for result in results:
+        for finding in result.findings:
+            click.echo(f"warning: {finding}", err=True)
+        c = result.change
+        if c.empty:
+            click.echo(f"{result.environment}: {result.objects} objects, no changes ({result.target})")
+            continue
+        summary = f"{len(c.added)} added, {len(c.changed)} changed, {len(c.removed)} removed"
+        done = f"committed {result.commit[:12]}" if result.commit else "written"
+        click.echo(f"{result.environment}: {result.objects} objects, {summary}; {done} ({result.target})")
+
+
+@main.command()
+@_target_options
+@_common
+def validate(
+    targets: tuple[str, ...], all_envs: bool, specs_dir: Path, blocked: tuple[str, ...], templates: tuple[str, ...],
+    debug: bool, output: str,
+) -> None:
+    """Validate specs only; writes nothing."""
+    _set_common(debug, output)
+    with failures():
+        from .errors import SpecError
+
+        specs = resolve_specs(targets, all_envs, specs_dir)
+        pipeline = _pipeline(blocked, templates)
+        problems = []
+        names = []
+        for path, root in specs:
+            try:
+                names.append(pipeline.load(path, root).name)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise SpecError(*problems)
+        if STATE.output == "json":
+            click.echo(json.dumps({"ok": True, "environments": names}))
+        else:
+            for name in names:
+                click.echo(f"{name}: valid")
+
+
+@main.command()
+@_target_options
+@click.option("--repo", type=click.Path(path_type=Path), envvar="GWPIPE_REPO", help="GitOps repository to compare with.")
+@_common
+def plan(
+    targets: tuple[str, ...], all_envs: bool, specs_dir: Path, blocked: tuple[str, ...], templates: tuple[str, ...],
+    repo: Path | None, debug: bool, output: str,
+) -> None:
+    """Show what a render would change in the GitOps repository; writes nothing."""
+    _set_common(debug, output)
+    with failures():
+        from .write import diff_tree, read_tree
+
+        specs = resolve_specs(targets, all_envs, specs_dir)
+        pipeline = _pipeline(blocked, templates)
+        root = repo or DEFAULT_REPO
+        report = []
+        for path, spec_root in specs:
+            bundle = pipeline.build(pipeline.load(path, spec_root))
+            change = diff_tree(read_tree(root / bundle.spec.name), bundle.files)
+            report.append((bundle, change))
+        if STATE.output == "json":
+            click.echo(json.dumps({"ok": True, "plans": [
+                {"environment": b.spec.name, "added": c.added, "changed": c.changed, "removed": c.removed} for b, c in report
+            ]}, indent=2))
+            return
+        for bundle, change in report:
+            if change.empty:
+                click.echo(f"{bundle.spec.name}: no changes")
+                continue
+            click.echo(f"{bundle.spec.name}:")
+            for sign, paths in (("+", change.added), ("~", change.changed), ("-", change.removed)):
+                for p in paths:
+                    click.echo(f"  {sign} {p}")
+
+
+@main.command()
+@click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")
+@_common
+def plugins(blocked: tuple[str, ...], debug: bool, output: str) -> None:
+    """List plugins with their versions, hooks and spec keys."""
+    _set_common(debug, output)
+    with failures():
+        from .manager import plugin_infos
+
+        pipeline = _pipeline(blocked, ())
+        rows = [
+            {"name": i.name, "version": i.version, "builtin": i.builtin, "hooks": list(i.hooks),
+             "spec_keys": pipeline.schema.keys_of(i.name)}
+            for i in plugin_infos(pipeline.pm)
+        ]
+        if STATE.output == "json":
+            click.echo(json.dumps(rows, indent=2))
+            return
+        for row in rows:
+            origin = "built-in" if row["builtin"] else "external"
+            click.echo(f"{row['name']} {row['version']} ({origin})")
+            click.echo(f"  hooks: {', '.join(row['hooks']) or '-'}")
+            click.echo(f"  spec keys: {', '.join(row['spec_keys']) or '-'}")

@@ -1,0 +1,197 @@
+"""The stages end to end: load, validate, plan, render, check, then write to a folder or commit."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import yaml
+
+from .checks import run_checks
+from .errors import CheckError, PluginError, Problem, SpecError
+from .manager import call_each, create_manager
+from .model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
+from .render import make_environment, render_requests
+from .spec import Spec, load_spec
+from .validate import SpecSchema, build_schema, validate_spec
+from .write import TreeChange, desired_files, diff_tree, guard_deletions, read_tree, restore_tree, write_tree
+
+
+@dataclass
+class Options:
+    """What a run may do beyond the defaults."""
+
+    templates: list[Path] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    allow_empty: bool = False
+    allow_delete: bool = False
+    fail_level: str = "Error"
+
+
+@dataclass
+class Bundle:
+    """One environment rendered and checked, ready to be written."""
+
+    spec: Spec
+    objects: list[RenderedObject]
+    findings: list[Finding]
+    files: dict[str, bytes]
+
+
+@dataclass
+class Result:
+    """What writing or committing one bundle did."""
+
+    environment: str
+    objects: int
+    change: TreeChange
+    commit: str | None = None
+    target: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "objects": self.objects,
+            "target": self.target,
+            "commit": self.commit,
+            "changed": not self.change.empty,
+            "added": self.change.added,
+            "changed_files": self.change.changed,
+            "removed": self.change.removed,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+class Pipeline:
+    """A plugin manager, the merged spec schema and a jinja2 environment, shared by every environment."""
+
+    def __init__(self, options: Options | None = None, pm: pluggy.PluginManager | None = None) -> None:
+        self.options = options or Options()
+        self.pm = pm or create_manager(blocked=self.options.blocked)
+        self.schema: SpecSchema = build_schema(self.pm)
+
+    def load(self, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Spec:
+        """Load and validate one spec."""
+        spec = load_spec(path, root)
+        validate_spec(spec, self.schema, self.pm)
+        return spec
+
+    def plan(self, spec: Spec) -> Resources:
+        """Every plugin's requests, after every plugin's modifications; duplicates are errors."""
+        resources = Resources()
+        for plugin, requests in call_each(self.pm, "gwpipe_resources", spec=spec):
+            if not isinstance(requests, list) or not all(isinstance(r, ResourceRequest) for r in requests):
+                raise PluginError(Problem(f"plugin {plugin!r}: gwpipe_resources", "must return a list of ResourceRequest"))
+            for request in requests:
+                resources.add(request)
+        call_each(self.pm, "gwpipe_modify_resources", spec=spec, resources=resources)
+        if resources.duplicates:
+            raise PluginError(
+                *(
+                    Problem(f"plugin {b.plugin!r}: gwpipe_resources", f"{b.ref} is also produced by plugin {a.plugin!r}")
+                    for a, b in resources.duplicates
+                )
+            )
+        return resources
+
+    def build(self, spec: Spec) -> Bundle:
+        """Plan, render, parse back and check one validated spec; Error findings raise CheckError."""
+        resources = self.plan(spec)
+        env = make_environment(self._template_overrides(spec), self._template_folders())
+        objects = render_requests(spec, list(resources), env)
+        findings = run_checks(self.pm, spec, objects)
+        blocking = [f for f in findings if level_at_least(f.level, self.options.fail_level)]
+        if blocking:
+            raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
+        return Bundle(spec, objects, findings, desired_files(objects))
+
+    def _template_folders(self) -> dict[str, str]:
+        folders: dict[str, str] = {}
+        for _plugin, result in call_each(self.pm, "gwpipe_template_folders"):
+            folders.update(result or {})
+        return folders
+
+    def _template_overrides(self, spec: Spec) -> list[Path]:
+        folders = list(self.options.templates)
+        declared = spec.get("templates")
+        if declared:
+            folder = Path(os.path.abspath(Path(spec.file).parent / declared))
+            try:
+                folder.relative_to(spec.root)
+            except ValueError:
+                raise SpecError(spec.problem(("templates",), "path outside the spec root")) from None
+            if folder.is_symlink() or not folder.is_dir():
+                raise SpecError(spec.problem(("templates",), "is not a folder (symlinks are refused)"))
+            folders.append(folder)
+        return folders
+
+
+def _finding_where(f: Finding) -> str:
+    return f"{f.file}:{f.line}" if f.file and f.line else (f.file or f.resource)
+
+
+def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
+    """Write the bundle under `root/<env>` as plain files (no git)."""
+    current = read_tree(root / bundle.spec.name)
+    change = diff_tree(current, bundle.files)
+    guard_deletions(change, str(root / bundle.spec.name), options.allow_empty, options.allow_delete)
+    if not change.empty:
+        write_tree(root, bundle.spec.name, bundle.files)
+    return Result(bundle.spec.name, len(bundle.objects), change, None, str(root / bundle.spec.name), bundle.findings)
+
+
+def commit_bundle(bundle: Bundle, repo_path: Path, options: Options, create: bool) -> Result:
+    """Write the bundle into the GitOps repository and commit it; an unchanged render commits nothing."""
+    from .gitrepo import GitopsRepo
+
+    repo = GitopsRepo.open(repo_path, create=create)
+    env = bundle.spec.name
+    from .write import recover
+
+    recover(repo.path, env)
+    repo.refuse_unsafe()
+    current = read_tree(repo.path / env)
+    change = diff_tree(current, bundle.files)
+    target = f"{repo.path}/{env}"
+    if change.empty:
+        return Result(env, len(bundle.objects), change, None, target, bundle.findings)
+    guard_deletions(change, target, options.allow_empty, options.allow_delete)
+    write_tree(repo.path, env, bundle.files)
+    try:
+        sha = repo.commit(env, commit_message(env, change, bundle, current))
+    except Exception:
+        repo.unstage(env)
+        restore_tree(repo.path, env, current)
+        raise
+    return Result(env, len(bundle.objects), change, sha, target, bundle.findings)
+
+
+def commit_message(env: str, change: TreeChange, bundle: Bundle, previous: dict[str, bytes], limit: int = 50) -> str:
+    """A deterministic message naming the environment and every changed object (capped)."""
+    by_path = {obj.path: obj.ref for obj in bundle.objects}
+    lines = []
+    for verb, paths in (("added", change.added), ("changed", change.changed), ("removed", change.removed)):
+        for path in paths:
+            ref = by_path.get(path) or _ref_of(previous.get(path, b""), path)
+            if ref:
+                lines.append(f"{verb}: {ref}")
+    shown = lines[:limit]
+    if len(lines) > limit:
+        shown.append(f"... and {len(lines) - limit} more")
+    summary = f"{len(change.added)} added, {len(change.changed)} changed, {len(change.removed)} removed"
+    return f"gwpipe: render {env} ({summary})\n\n" + "\n".join(shown) + "\n"
+
+
+def _ref_of(data: bytes, path: str) -> str | None:
+    if not path.endswith(".yaml") or path == "kustomization.yaml":
+        return None
+    try:
+        obj = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        meta = obj["metadata"]
+        return f"{obj['kind']} {meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{obj['kind']} {meta['name']}"
+    except Exception:  # noqa: BLE001 - an unreadable old file is still named by its path
+        return path

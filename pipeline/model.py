@@ -1,0 +1,124 @@
+"""The data that flows between stages: resource requests, rendered objects, findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+LEVELS = ("Info", "Warning", "Error")
+
+
+@dataclass
+class ResourceRequest:
+    """A plugin's request that the core render one object from one template."""
+
+    plugin: str
+    template: str
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None
+    values: dict[str, Any] = field(default_factory=dict)
+    contributors: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace or "", self.name)
+
+    @property
+    def ref(self) -> str:
+        """`Kind namespace/name`, the form Istio's analyzers use."""
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+    def touch(self, plugin: str) -> None:
+        """Record that `plugin` changed this request (for provenance and error messages)."""
+        if plugin != self.plugin and plugin not in self.contributors:
+            self.contributors.append(plugin)
+
+    @property
+    def plugins(self) -> list[str]:
+        return [self.plugin, *sorted(self.contributors)]
+
+
+class Resources:
+    """The plan: every request from every plugin, addressable by kind, namespace and name."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str, str], ResourceRequest] = {}
+        self.duplicates: list[tuple[ResourceRequest, ResourceRequest]] = []
+
+    def add(self, request: ResourceRequest) -> None:
+        existing = self._by_key.get(request.key)
+        if existing is not None:
+            self.duplicates.append((existing, request))
+            return
+        self._by_key[request.key] = request
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> ResourceRequest | None:
+        return self._by_key.get((kind, namespace or "", name))
+
+    def of_kind(self, kind: str) -> list[ResourceRequest]:
+        return [r for r in self._by_key.values() if r.kind == kind]
+
+    def remove(self, request: ResourceRequest) -> None:
+        self._by_key.pop(request.key, None)
+
+    def __iter__(self) -> Iterator[ResourceRequest]:
+        return iter(self._by_key.values())
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+@dataclass
+class RenderedObject:
+    """One rendered document: its request, its exact text, and the text parsed back."""
+
+    request: ResourceRequest
+    text: str
+    obj: dict[str, Any]
+    path: str
+
+    @property
+    def ref(self) -> str:
+        return self.request.ref
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check result in Istio analyzer form: code, level and `Kind namespace/name`."""
+
+    code: str
+    level: str
+    kind: str
+    namespace: str
+    name: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def resource(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file and self.line else (f"{self.file}: " if self.file else "")
+        return f"{where}{self.code} ({self.level}) {self.resource}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "level": self.level,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+        }
+
+
+def level_at_least(level: str, threshold: str) -> bool:
+    """True when `level` is as severe as `threshold` or more."""
+    return LEVELS.index(level) >= LEVELS.index(threshold)

@@ -1,0 +1,183 @@
+"""Render resource requests with jinja2, parse every document back and hold it to the plan."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+import yaml
+
+from .errors import Problem, RenderError
+from .model import RenderedObject, ResourceRequest
+from .spec import Spec
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_OBJECT_BYTES = 1024 * 1024
+MANAGED_BY = {"app.kubernetes.io/managed-by": "gwpipe"}
+
+
+class NoSymlinkLoader(jinja2.FileSystemLoader):
+    """A FileSystemLoader that refuses templates reached through a symlink (it would leave the folder)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        for root in self.searchpath:
+            current = Path(root)
+            for part in template.split("/"):
+                current = current / part
+                if current.is_symlink():
+                    raise RenderError(Problem(f"template {template}", f"refusing to follow symlink {current}"))
+        return super().get_source(environment, template)
+
+
+def builtin_template_dir() -> Path:
+    """The bundled templates: `gwpipe/templates` installed, `templates/` in a source checkout."""
+    if BUILTIN_TEMPLATES.is_dir():
+        return BUILTIN_TEMPLATES
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def make_environment(overrides: list[Path], folders: dict[str, str]) -> jinja2.Environment:
+    """One environment per run: strict undefined, user folders first, sandboxed when users supply templates."""
+    loaders: list[jinja2.BaseLoader] = [NoSymlinkLoader([str(p) for p in overrides])] if overrides else []
+    if folders:
+        loaders.append(jinja2.PrefixLoader({k: NoSymlinkLoader(v) for k, v in folders.items()}))
+    loaders.append(NoSymlinkLoader(str(builtin_template_dir())))
+    options: dict[str, Any] = {
+        "loader": jinja2.ChoiceLoader(loaders),
+        "undefined": jinja2.StrictUndefined,
+        "keep_trailing_newline": True,
+        "autoescape": False,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+    }
+    env: jinja2.Environment = (
+        jinja2.sandbox.ImmutableSandboxedEnvironment(**options) if overrides else jinja2.Environment(**options)
+    )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
+
+
+def provenance(spec: Spec, request: ResourceRequest) -> dict[str, str]:
+    """The annotations that trace an object back to its spec file and plugins."""
+    return {
+        "gwpipe.dev/environment": spec.name,
+        "gwpipe.dev/plugins": ",".join(request.plugins),
+        "gwpipe.dev/source": source_name(spec),
+    }
+
+
+def source_name(spec: Spec) -> str:
+    """The spec's path relative to the folder above its root: stable across machines and checkouts."""
+    base = spec.root.parent
+    try:
+        return Path(os.path.abspath(spec.file)).relative_to(base).as_posix()
+    except ValueError:
+        return Path(spec.file).name
+
+
+def object_path(request: ResourceRequest) -> str:
+    """One file per object, with a stable name: `<namespace>/<kind>-<name>.yaml`."""
+    folder = request.namespace or "_cluster"
+    return f"{folder}/{request.kind.lower()}-{request.name}.yaml"
+
+
+def render_requests(spec: Spec, requests: list[ResourceRequest], env: jinja2.Environment) -> list[RenderedObject]:
+    """Render each request, parse it back, and refuse any document that does not match its request."""
+    rendered = []
+    cache: dict[str, jinja2.Template] = {}
+    for request in sorted(requests, key=lambda r: (r.kind, r.namespace or "", r.name)):
+        template = cache.get(request.template)
+        if template is None:
+            template = cache[request.template] = _load(env, request)
+        meta = {
+            "name": request.name,
+            "namespace": request.namespace,
+            "labels": MANAGED_BY,
+            "annotations": provenance(spec, request),
+        }
+        try:
+            text = template.render(request.values, meta=meta, api_version=request.api_version)
+        except RenderError:
+            raise
+        except jinja2.TemplateError as exc:
+            raise RenderError(Problem(_template_where(exc, request.template), _describe(exc))) from None
+        except Exception as exc:  # noqa: BLE001 - a template bug must name the template, not crash
+            raise RenderError(Problem(_template_where(exc, request.template), f"{type(exc).__name__}: {exc}")) from None
+        rendered.append(_parse_back(request, text))
+    return rendered
+
+
+def _load(env: jinja2.Environment, request: ResourceRequest) -> jinja2.Template:
+    try:
+        return env.get_template(request.template)
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(
+            Problem(f"plugin {request.plugin!r}", f"template {exc.name!r} not found")
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(Problem(f"{exc.filename or exc.name}:{exc.lineno}", f"template syntax error: {exc.message}")) from None
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"undefined variable: {exc.message}"
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return f"unsafe template operation refused: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _template_where(exc: BaseException, fallback: str) -> str:
+    """`file:line` of the innermost template frame of a render-time exception."""
+    where = f"template {fallback}"
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            where = f"{_short_template(name)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def _short_template(filename: str) -> str:
+    path = Path(filename)
+    builtin = builtin_template_dir()
+    try:
+        return "templates/" + path.resolve().relative_to(builtin).as_posix()
+    except ValueError:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+
+
+def _parse_back(request: ResourceRequest, text: str) -> RenderedObject:
+    where = f"template {request.template}"
+    if len(text.encode()) > MAX_OBJECT_BYTES:
+        raise RenderError(Problem(where, f"{request.ref} is larger than {MAX_OBJECT_BYTES} bytes"))
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise RenderError(Problem(f"{where} (output{line})", f"{request.ref} is not valid YAML: {getattr(exc, 'problem', exc)}")) from None
+    if len(docs) != 1:
+        raise RenderError(Problem(where, f"rendered {len(docs)} documents for {request.ref}; expected exactly 1"))
+    obj = docs[0]
+    if not isinstance(obj, dict):
+        raise RenderError(Problem(where, f"rendered a {type(obj).__name__} for {request.ref}; expected a mapping"))
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    got = (obj.get("apiVersion"), obj.get("kind"), metadata.get("name"), metadata.get("namespace"))
+    want = (request.api_version, request.kind, request.name, request.namespace)
+    if got != want:
+        raise RenderError(
+            Problem(where, f"rendered apiVersion/kind/name/namespace {got} but the plan asked for {want}")
+        )
+    annotations = metadata.get("annotations") or {}
+    if not isinstance(annotations, dict) or "gwpipe.dev/source" not in annotations:
+        raise RenderError(Problem(where, f"{request.ref} lacks the provenance annotations; render meta.annotations"))
+    return RenderedObject(request=request, text=text, obj=obj, path=object_path(request))

@@ -1,0 +1,236 @@
+"""Validate a spec with cerberus against the core schema plus every plugin's fragment."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+from typing import Any
+
+import cerberus
+import pluggy
+from cerberus import errors as cerr
+
+from .errors import PluginError, Problem, SpecError
+from .manager import call_each
+from .spec import Spec
+
+CORE_SCHEMA: dict[str, Any] = {
+    "istio": {
+        "type": "dict",
+        "schema": {
+            "version": {
+                "type": "string",
+                "regex": r"1\.[0-9]{1,2}",
+                "meta": {"description": "a minor version such as \"1.24\""},
+            },
+            "namespace": {"type": "string", "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "maxlength": 63},
+        },
+    },
+    "namespace": {
+        "type": "string",
+        "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?",
+        "maxlength": 63,
+        "meta": {"description": "a DNS-1123 label"},
+    },
+    "templates": {"type": "string", "empty": False},
+}
+CORE_OWNER = "core"
+
+
+class _Validator(cerberus.Validator):  # type: ignore[misc]
+    # YAML booleans must not pass as integers (Python's bool is an int)
+    types_mapping = cerberus.Validator.types_mapping.copy()
+    types_mapping["integer"] = cerberus.TypeDefinition("integer", (int,), (bool,))
+    types_mapping["number"] = cerberus.TypeDefinition("number", (int, float), (bool,))
+
+
+class SpecSchema:
+    """The merged schema, who owns each field, and a reusable validator."""
+
+    def __init__(self, schema: dict[str, Any], owners: dict[str, str]) -> None:
+        self.schema = schema
+        self.owners = owners
+        self.validator = _Validator(schema)
+
+    def keys_of(self, plugin: str) -> list[str]:
+        return sorted(k for k, owner in self.owners.items() if owner == plugin)
+
+
+def build_schema(pm: pluggy.PluginManager) -> SpecSchema:
+    """Merge the core schema with each plugin's `gwpipe_spec_schema` fragments."""
+    schema: dict[str, Any] = {k: dict(v) for k, v in CORE_SCHEMA.items()}
+    owners = {k: CORE_OWNER for k in CORE_SCHEMA}
+    pending = []
+    for plugin, fragment in call_each(pm, "gwpipe_spec_schema"):
+        if not isinstance(fragment, dict):
+            raise PluginError(Problem(f"plugin {plugin!r}: gwpipe_spec_schema", "must return a dict"))
+        pending.extend((plugin, loc, rules) for loc, rules in fragment.items())
+    # top-level fragments first, so nested locations can name keys another plugin declares
+    pending.sort(key=lambda item: item[1].count(".") + (0 if item[1] == "" else 1))
+    for plugin, location, rules in pending:
+        target = _locate(schema, location, plugin)
+        for key, rule in rules.items():
+            dotted = f"{location}.{key}" if location else key
+            if key in target:
+                raise PluginError(
+                    Problem(f"plugin {plugin!r}: gwpipe_spec_schema", f"field {dotted!r} is already owned by plugin {owners[dotted]!r}")
+                )
+            target[key] = rule
+            owners[dotted] = plugin
+    try:
+        return SpecSchema(schema, owners)
+    except cerberus.schema.SchemaError as exc:
+        raise PluginError(Problem("gwpipe_spec_schema", f"invalid cerberus schema: {exc}")) from None
+
+
+def _locate(schema: dict[str, Any], location: str, plugin: str) -> dict[str, Any]:
+    """The field table at `location`: "" the top level, "a.*" each value of mapping a, "a.b" nested."""
+    rule: Any = {"type": "dict", "schema": schema}
+    for part in location.split(".") if location else []:
+        if isinstance(rule, dict) and rule.get("type") == "list":
+            rule = rule.get("schema")
+        if not isinstance(rule, dict):
+            break
+        rule = rule.get("valuesrules") if part == "*" else (rule.get("schema") or {}).get(part)
+    if isinstance(rule, dict) and rule.get("type") == "list":
+        rule = rule.get("schema")
+    if not isinstance(rule, dict) or rule.get("type") != "dict" or not isinstance(rule.get("schema", {}), dict):
+        raise PluginError(Problem(f"plugin {plugin!r}: gwpipe_spec_schema", f"location {location!r} is not a declared mapping"))
+    table: dict[str, Any] = rule.setdefault("schema", {})
+    return table
+
+
+def validate_spec(spec: Spec, schema: SpecSchema, pm: pluggy.PluginManager) -> None:
+    """Raise one SpecError listing every schema and plugin problem of `spec`, or return."""
+    validator = schema.validator
+    problems: list[Problem] = []
+    if not validator.validate(spec.data, normalize=False):
+        problems.extend(_translate(spec, schema.schema, validator._errors))
+    if not problems:
+        for _plugin, found in call_each(pm, "gwpipe_validate_spec", spec=spec):
+            problems.extend(found or [])
+    if problems:
+        problems.sort(key=lambda p: _sort_key(p.where))
+        raise SpecError(*_dedupe(problems))
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[str] = set()
+    out = []
+    for p in problems:
+        if str(p) not in seen:
+            seen.add(str(p))
+            out.append(p)
+    return out
+
+
+def _sort_key(where: str) -> tuple[str, int, int, str]:
+    parts = where.split(":")
+    nums = [int(p) for p in parts[1:3] if p.strip().isdigit()]
+    return (parts[0], nums[0] if nums else 0, nums[1] if len(nums) > 1 else 0, where)
+
+
+def _leaves(errors: list[cerberus.errors.ValidationError]) -> list[cerberus.errors.ValidationError]:
+    out = []
+    for error in errors:
+        if error.is_group_error and error.child_errors:
+            out.extend(_leaves(error.child_errors))
+        else:
+            out.append(error)
+    return out
+
+
+_TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, datetime.datetime):
+        return "timestamp"
+    if isinstance(value, datetime.date):
+        return "date"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _translate(spec: Spec, schema: dict[str, Any], errors: list[Any]) -> list[Problem]:
+    problems = []
+    for error in _leaves(errors):
+        path = tuple(error.document_path)
+        problems.append(spec.problem(path, _message(spec, schema, error, path)))
+    return problems
+
+
+def _message(spec: Spec, schema: dict[str, Any], error: Any, path: tuple[Any, ...]) -> str:
+    code = error.code
+    value = error.value
+    if code == cerr.UNKNOWN_FIELD.code:
+        allowed = _allowed_keys(schema, path[:-1])
+        guess = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+        hint = f"; did you mean {guess[0]!r}?" if guess else (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        return f"unknown field{hint}"
+    if code == cerr.REQUIRED_FIELD.code:
+        return "required field missing"
+    if code in (cerr.EMPTY_NOT_ALLOWED.code, cerr.NOT_NULLABLE.code):
+        return "required field empty"
+    if code == cerr.BAD_TYPE.code:
+        wanted = error.constraint if isinstance(error.constraint, str) else " or ".join(error.constraint)
+        wanted = {"dict": "mapping"}.get(wanted, wanted)
+        got = _type_name(value)
+        loc = spec.locations.get(path)
+        note = ""
+        if loc is not None and loc.raw is not None and got in ("boolean", "integer", "number", "date", "timestamp", "null"):
+            note = f" (YAML 1.1 read {loc.raw!r} as {got}; quote it)" if loc.raw else ""
+        return f"expected {wanted}, got {got}{note}"
+    if code == cerr.UNALLOWED_VALUE.code:
+        return f"unsupported value, got {value!r}; allowed: {', '.join(map(str, error.constraint))}"
+    if code == cerr.REGEX_MISMATCH.code:
+        desc = (error.schema_path and _meta(schema, error.schema_path)) or f"the pattern {error.constraint}"
+        return f"invalid value, got {value!r}; expected {desc}"
+    if code == cerr.MIN_VALUE.code:
+        return f"must be at least {error.constraint}, got {value!r}"
+    if code == cerr.MAX_VALUE.code:
+        return f"must be at most {error.constraint}, got {value!r}"
+    if code == cerr.MIN_LENGTH.code:
+        return f"needs at least {error.constraint} item(s)" if isinstance(value, list | dict) else f"must be at least {error.constraint} characters long"
+    if code == cerr.MAX_LENGTH.code:
+        return f"has more than {error.constraint} item(s)" if isinstance(value, list | dict) else f"must be at most {error.constraint} characters long"
+    if code == cerr.EXCLUDES_FIELD.code:
+        return f"cannot be combined with {error.constraint!r}"
+    if code in (cerr.DEPENDENCIES_FIELD.code, cerr.DEPENDENCIES_FIELD_VALUE.code):
+        return f"requires field {error.constraint!r}"
+    message = cerberus.errors.BasicErrorHandler.messages.get(code, "invalid value")
+    try:
+        return str(message.format(constraint=error.constraint, field=path[-1] if path else "", value=value)).lower()
+    except (KeyError, IndexError, ValueError):  # pragma: no cover - defensive
+        return "invalid value"
+
+
+def _meta(schema: dict[str, Any], schema_path: tuple[Any, ...]) -> str | None:
+    node: Any = schema
+    for part in schema_path[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    if isinstance(node, dict):
+        meta = node.get("meta")
+        if isinstance(meta, dict) and isinstance(meta.get("description"), str):
+            return str(meta["description"])
+    return None
+
+
+def _allowed_keys(schema: dict[str, Any], path: tuple[Any, ...]) -> list[str]:
+    node: Any = {"type": "dict", "schema": schema}
+    for part in path:
+        if not isinstance(node, dict):
+            return []
+        if isinstance(part, int):
+            node = node.get("schema")
+        elif "valuesrules" in node:
+            node = node["valuesrules"]
+        else:
+            node = (node.get("schema") or {}).get(part)
+    if isinstance(node, dict) and isinstance(node.get("schema"), dict):
+        return sorted(node["schema"])
+    return []

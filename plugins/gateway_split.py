@@ -1,0 +1,1 @@
+"""Placeholder for the gateway_split plugin (being built)."""

@@ -1,0 +1,236 @@
+"""HTTP basics: gateway workloads, Gateways with their port-80 servers, VirtualServices with routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gwpipe.errors import Problem
+from gwpipe.hookspecs import hookimpl
+from gwpipe.model import ResourceRequest
+from gwpipe.spec import Spec
+
+from . import _istio as istio
+
+NAME = "http"
+
+_STRING_MATCH = {
+    "type": "dict",
+    "minlength": 1,
+    "maxlength": 1,
+    "schema": {"exact": {"type": "string"}, "prefix": {"type": "string"}, "regex": {"type": "string", "empty": False}},
+}
+_DESTINATION = {
+    "host": {**istio.HOST, "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", "required": True,
+             "meta": {"description": "a Service name or FQDN"}},
+    "port": {**istio.PORT, "required": True},
+    "subset": istio.LABEL,
+}
+_ROUTE = {
+    "type": "dict",
+    "schema": {
+        "name": istio.LABEL,
+        "match": {
+            "type": "list",
+            "minlength": 1,
+            "schema": {
+                "type": "dict",
+                "minlength": 1,
+                "schema": {
+                    "uri": _STRING_MATCH,
+                    "headers": {"type": "dict", "keysrules": {"type": "string", "regex": r"[a-z0-9-]+"}, "valuesrules": _STRING_MATCH},
+                    "method": _STRING_MATCH,
+                },
+            },
+        },
+        "destination": {"type": "dict", "schema": _DESTINATION, "excludes": "destinations"},
+        "destinations": {
+            "type": "list",
+            "minlength": 1,
+            "excludes": "destination",
+            "schema": {"type": "dict", "schema": {**_DESTINATION, "weight": {"type": "integer", "min": 0, "max": 100, "required": True}}},
+        },
+        "timeout": istio.DURATION,
+        "retries": {
+            "type": "dict",
+            "schema": {
+                "attempts": {"type": "integer", "min": 0, "required": True},
+                "perTryTimeout": istio.DURATION,
+                "retryOn": {"type": "string", "regex": r"[a-z0-9-]+(,[a-z0-9-]+)*"},
+            },
+        },
+        "rewrite": {"type": "dict", "schema": {"uri": {"type": "string", "empty": False}}},
+    },
+}
+
+
+@hookimpl
+def gwpipe_spec_schema() -> dict[str, dict[str, Any]]:
+    return {
+        "": {
+            "gatewayRefs": {"type": "string", "allowed": ["qualified", "short"]},
+            "workloads": {
+                "type": "dict",
+                "keysrules": istio.LABEL,
+                "valuesrules": {
+                    "type": "dict",
+                    "schema": {
+                        "namespace": istio.LABEL,
+                        "labels": {**istio.LABELS, "required": True, "minlength": 1},
+                        "ports": {
+                            "type": "list",
+                            "schema": {
+                                "type": "dict",
+                                "schema": {
+                                    "name": {**istio.LABEL, "required": True},
+                                    "port": {**istio.PORT, "required": True},
+                                    "targetPort": istio.PORT,
+                                    "nodePort": {"type": "integer", "min": 30000, "max": 32767},
+                                    "protocol": {"type": "string", "allowed": ["TCP", "UDP"]},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            "gateways": {
+                "type": "dict",
+                "minlength": 1,
+                "keysrules": istio.LABEL,
+                "valuesrules": {
+                    "type": "dict",
+                    "schema": {
+                        "workload": istio.LABEL,
+                        "namespace": istio.LABEL,
+                        "selector": {**istio.LABELS, "minlength": 1},
+                        "httpPort": istio.PORT,
+                    },
+                },
+            },
+            "hosts": {
+                "type": "dict",
+                "keysrules": istio.HOST,
+                "valuesrules": {
+                    "type": "dict",
+                    "schema": {
+                        "gateway": {**istio.LABEL, "required": True},
+                        "virtualService": istio.LABEL,
+                        "http": {"type": "boolean"},
+                        "routes": {"type": "list", "minlength": 1, "required": True, "schema": _ROUTE},
+                    },
+                },
+            },
+        }
+    }
+
+
+@hookimpl
+def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
+    problems = []
+    gateways = spec.get("gateways") or {}
+    workloads = istio.workloads(spec)
+    for name, gateway in sorted(gateways.items()):
+        workload = gateway.get("workload", istio.DEFAULT_WORKLOAD)
+        if workload not in workloads:
+            problems.append(spec.problem(("gateways", name, "workload"), f"unknown workload {workload!r}{_known(workloads)}"))
+    seen_vs: dict[str, str] = {}
+    for host, entry in sorted((spec.get("hosts") or {}).items()):
+        if entry["gateway"] not in gateways:
+            problems.append(spec.problem(("hosts", host, "gateway"), f"unknown gateway {entry['gateway']!r}{_known(gateways)}"))
+        vs = virtual_service_name(host, entry)
+        if vs in seen_vs:
+            problems.append(spec.problem(("hosts", host, "virtualService"), f"VirtualService {vs!r} is already used by host {seen_vs[vs]!r}"))
+        seen_vs.setdefault(vs, host)
+        for i, route in enumerate(entry["routes"]):
+            if "destination" not in route and "destinations" not in route:
+                problems.append(spec.problem(("hosts", host, "routes", i), "a route needs destination or destinations"))
+            weights = [d["weight"] for d in route.get("destinations", [])]
+            if len(weights) > 1 and sum(weights) != 100:
+                problems.append(spec.problem(("hosts", host, "routes", i, "destinations"), f"weights must add up to 100, got {sum(weights)}"))
+    return problems
+
+
+def _known(names: dict[str, Any]) -> str:
+    return f"; declared: {', '.join(sorted(names))}" if names else "; none declared"
+
+
+def virtual_service_name(host: str, entry: dict[str, Any]) -> str:
+    return str(entry.get("virtualService") or host.replace("*", "wildcard").replace(".", "-"))
+
+
+def gateway_ref(spec: Spec, gateway: str, from_namespace: str) -> str:
+    """`namespace/name` unless the spec asks for short references within one namespace."""
+    ns = istio.gateway_namespace(spec, gateway)
+    if spec.get("gatewayRefs") == "short" and ns == from_namespace:
+        return gateway
+    return f"{ns}/{gateway}"
+
+
+@hookimpl
+def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
+    requests = []
+    api = istio.networking_api(spec)
+    hosts = spec.get("hosts") or {}
+    for name, gateway in sorted((spec.get("gateways") or {}).items()):
+        workload = gateway.get("workload", istio.DEFAULT_WORKLOAD)
+        selector = gateway.get("selector") or istio.workloads(spec)[workload]["labels"]
+        http_hosts = [h for h in istio.hosts_on(spec, name) if hosts[h].get("http", True)]
+        servers = []
+        if http_hosts:
+            port = {"number": gateway.get("httpPort", 80), "name": "http", "protocol": "HTTP"}
+            servers.append({"port": port, "hosts": http_hosts})
+        requests.append(
+            ResourceRequest(
+                plugin=NAME,
+                template="http/gateway.yaml.j2",
+                api_version=api,
+                kind="Gateway",
+                name=name,
+                namespace=istio.gateway_namespace(spec, name),
+                values={"selector": dict(sorted(selector.items())), "servers": servers},
+            )
+        )
+    for host, entry in sorted(hosts.items()):
+        namespace = istio.namespace(spec)
+        requests.append(
+            ResourceRequest(
+                plugin=NAME,
+                template="http/virtualservice.yaml.j2",
+                api_version=api,
+                kind="VirtualService",
+                name=virtual_service_name(host, entry),
+                namespace=namespace,
+                values={
+                    "hosts": [host],
+                    "gateways": [gateway_ref(spec, entry["gateway"], namespace)],
+                    "http": [_route(route) for route in entry["routes"]],
+                    "tcp": [],
+                },
+            )
+        )
+    return requests
+
+
+def _destination(d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"host": d["host"], "port": {"number": d["port"]}}
+    if "subset" in d:
+        out["subset"] = d["subset"]
+    return out
+
+
+def _route(route: dict[str, Any]) -> dict[str, Any]:
+    """A spec route in Istio's HTTPRoute shape."""
+    out: dict[str, Any] = {}
+    if "name" in route:
+        out["name"] = route["name"]
+    if "match" in route:
+        out["match"] = [
+            {k: v for k, v in m.items()} for m in route["match"]
+        ]
+    if "destination" in route:
+        out["route"] = [{"destination": _destination(route["destination"])}]
+    else:
+        out["route"] = [{"destination": _destination(d), "weight": d["weight"]} for d in route["destinations"]]
+    for key in ("timeout", "retries", "rewrite"):
+        if key in route:
+            out[key] = route[key]
+    return out

@@ -1,0 +1,1 @@
+"""Placeholder for the logging plugin (being built)."""

@@ -1,0 +1,1 @@
+"""Placeholder for the mtls plugin (being built)."""

@@ -1,0 +1,1 @@
+"""Placeholder for the pilot_filter plugin (being built)."""

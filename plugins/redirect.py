@@ -1,0 +1,1 @@
+"""Placeholder for the redirect plugin (being built)."""

@@ -1,0 +1,1 @@
+"""Placeholder for the tls plugin (being built)."""

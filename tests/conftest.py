@@ -1,0 +1,18 @@
+"""Shared fixtures: gwpipe's own pytest plugin, plus paths to the repository and shared references."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["gwpipe.testing"]
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+CRDS = SHARED / "reference" / "crds"
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO
