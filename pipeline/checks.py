@@ -48,7 +48,10 @@ def _has_data(obj: dict[str, Any]) -> bool:
 
 def run_checks(pm: pluggy.PluginManager, spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     """Core findings plus every plugin's `gwpipe_check` findings, sorted for stable output."""
-    findings = core_findings(objects)
+    from .analysis import analysis_findings
+    from .schemacheck import schema_findings
+
+    findings = core_findings(objects) + schema_findings(spec, objects) + analysis_findings(spec, objects)
     for _plugin, found in call_each(pm, "gwpipe_check", spec=spec, objects=objects):
         findings.extend(found or [])
     return sorted(set(findings), key=lambda f: (f.file or "", f.kind, f.namespace, f.name, f.code, f.message))

@@ -291,3 +291,14 @@ def plugins(blocked: tuple[str, ...], debug: bool, output: str) -> None:
             click.echo(f"{row['name']} {row['version']} ({origin})")
             click.echo(f"  hooks: {', '.join(row['hooks']) or '-'}")
             click.echo(f"  spec keys: {', '.join(row['spec_keys']) or '-'}")
+
+
+def _register_commands() -> None:
+    """Commands in their own modules; each keeps heavy imports inside its functions (fast --help)."""
+    from .commands import analyze, certs, check, propose
+
+    for module in (analyze, propose, check, certs):
+        main.add_command(module.command)
+
+
+_register_commands()

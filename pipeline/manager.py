@@ -22,6 +22,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "logging",
     "gateway_split",
     "pilot_filter",
+    "gitops",
 )
 ESSENTIAL_PLUGINS = frozenset({"http"})
 ENTRY_POINT_GROUP = "gwpipe"

@@ -33,6 +33,15 @@ CORE_SCHEMA: dict[str, Any] = {
         "meta": {"description": "a DNS-1123 label"},
     },
     "templates": {"type": "string", "empty": False},
+    # settings of the check stage; sub-keys are owned by pipeline/schemacheck.py and pipeline/analysis
+    "checks": {
+        "type": "dict",
+        "schema": {
+            "crds": {"type": "list", "schema": {"type": "string", "empty": False}},
+            "inventory": {"type": "list", "schema": {"type": "dict"}},
+            "suppress": {"type": "list", "schema": {"type": "string", "empty": False}},
+        },
+    },
 }
 CORE_OWNER = "core"
 

@@ -1,0 +1,1 @@
+"""Commands beyond render/validate/plan/plugins, each in its own module, registered by the CLI."""
