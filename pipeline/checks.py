@@ -28,17 +28,27 @@ def core_findings(objects: list[RenderedObject]) -> list[Finding]:
     findings = []
     for obj in objects:
         r = obj.request
-        name_ok = _LABEL.match(r.name) and len(r.name) <= 63 if r.kind in _LABEL_KINDS else (
-            _SUBDOMAIN.match(r.name) and len(r.name) <= 253
+        name_ok = (
+            _LABEL.match(r.name) and len(r.name) <= 63
+            if r.kind in _LABEL_KINDS
+            else (_SUBDOMAIN.match(r.name) and len(r.name) <= 253)
         )
         if not name_ok:
             findings.append(_finding(obj, "GWP0001", f"name {r.name!r} is not a valid Kubernetes name for a {r.kind}"))
         if r.namespace is not None and not (_LABEL.match(r.namespace) and len(r.namespace) <= 63):
             findings.append(_finding(obj, "GWP0001", f"namespace {r.namespace!r} is not a DNS-1123 label"))
         if r.kind == "Secret" and _has_data(obj.obj):
-            findings.append(_finding(obj, "GWP0002", "Secret objects with data never go into the GitOps tree; use cert-manager or credentialName"))
+            findings.append(
+                _finding(
+                    obj,
+                    "GWP0002",
+                    "Secret objects with data never go into the GitOps tree; use cert-manager or credentialName",
+                )
+            )
         for kind in find_secrets(obj.text):
-            findings.append(_finding(obj, "GWP0003", f"output contains a {kind}; private keys never enter the GitOps tree"))
+            findings.append(
+                _finding(obj, "GWP0003", f"output contains a {kind}; private keys never enter the GitOps tree")
+            )
     return findings
 
 

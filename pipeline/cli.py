@@ -33,7 +33,11 @@ STATE = State()
 def _common(func: F) -> F:
     func = click.option("--debug", is_flag=True, help="Show tracebacks for failures.")(func)
     func = click.option(
-        "--output", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+        "--output",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
         help="Output format for people or for machines.",
     )(func)
     return func
@@ -71,7 +75,7 @@ def failures() -> Iterator[None]:
         fail(exc.problems, exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException, SystemExit):
         raise
-    except Exception as exc:  # noqa: BLE001 - the contract: no traceback without --debug
+    except Exception as exc:
         if STATE.debug:
             raise
         fail([Problem("internal", f"{type(exc).__name__}: {exc} (this is a bug; rerun with --debug)")], 1)
@@ -125,7 +129,11 @@ def _pipeline(blocked: tuple[str, ...], templates: tuple[str, ...], **options: A
 def _target_options(func: F) -> F:
     func = click.option("--all", "all_envs", is_flag=True, help="Every environment in the specs folder.")(func)
     func = click.option(
-        "--specs", "specs_dir", type=click.Path(path_type=Path), default=DEFAULT_SPECS, show_default=True,
+        "--specs",
+        "specs_dir",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_SPECS,
+        show_default=True,
         help="Folder of environment specs.",
     )(func)
     func = click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")(func)
@@ -138,19 +146,38 @@ def _target_options(func: F) -> F:
 
 @main.command()
 @_target_options
-@click.option("--out", type=click.Path(path_type=Path), help="Write the rendered tree to this folder instead of committing.")
 @click.option(
-    "--repo", type=click.Path(path_type=Path), envvar="GWPIPE_REPO",
+    "--out", type=click.Path(path_type=Path), help="Write the rendered tree to this folder instead of committing."
+)
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path),
+    envvar="GWPIPE_REPO",
     help=f"GitOps repository to commit to [default: {DEFAULT_REPO}, created on first use].",
 )
 @click.option("--allow-empty", is_flag=True, help="Allow a render that empties an environment.")
 @click.option("--allow-delete", is_flag=True, help="Allow deleting most of an environment, or a Gateway.")
-@click.option("--fail-on", type=click.Choice(["Error", "Warning"]), default="Error", show_default=True,
-              help="Lowest finding level that stops the render.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["Error", "Warning"]),
+    default="Error",
+    show_default=True,
+    help="Lowest finding level that stops the render.",
+)
 @_common
 def render(
-    targets: tuple[str, ...], all_envs: bool, specs_dir: Path, blocked: tuple[str, ...], templates: tuple[str, ...],
-    out: Path | None, repo: Path | None, allow_empty: bool, allow_delete: bool, fail_on: str, debug: bool, output: str,
+    targets: tuple[str, ...],
+    all_envs: bool,
+    specs_dir: Path,
+    blocked: tuple[str, ...],
+    templates: tuple[str, ...],
+    out: Path | None,
+    repo: Path | None,
+    allow_empty: bool,
+    allow_delete: bool,
+    fail_on: str,
+    debug: bool,
+    output: str,
 ) -> None:
     """Render environments (names or spec files) and commit them, or write them with --out."""
     _set_common(debug, output)
@@ -206,8 +233,13 @@ def _report(results: list[Any]) -> None:
 @_target_options
 @_common
 def validate(
-    targets: tuple[str, ...], all_envs: bool, specs_dir: Path, blocked: tuple[str, ...], templates: tuple[str, ...],
-    debug: bool, output: str,
+    targets: tuple[str, ...],
+    all_envs: bool,
+    specs_dir: Path,
+    blocked: tuple[str, ...],
+    templates: tuple[str, ...],
+    debug: bool,
+    output: str,
 ) -> None:
     """Validate specs only; writes nothing."""
     _set_common(debug, output)
@@ -216,8 +248,8 @@ def validate(
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(blocked, templates)
-        problems = []
-        names = []
+        problems: list[Any] = []
+        names: list[str] = []
         for path, root in specs:
             try:
                 names.append(pipeline.load(path, root).name)
@@ -234,11 +266,19 @@ def validate(
 
 @main.command()
 @_target_options
-@click.option("--repo", type=click.Path(path_type=Path), envvar="GWPIPE_REPO", help="GitOps repository to compare with.")
+@click.option(
+    "--repo", type=click.Path(path_type=Path), envvar="GWPIPE_REPO", help="GitOps repository to compare with."
+)
 @_common
 def plan(
-    targets: tuple[str, ...], all_envs: bool, specs_dir: Path, blocked: tuple[str, ...], templates: tuple[str, ...],
-    repo: Path | None, debug: bool, output: str,
+    targets: tuple[str, ...],
+    all_envs: bool,
+    specs_dir: Path,
+    blocked: tuple[str, ...],
+    templates: tuple[str, ...],
+    repo: Path | None,
+    debug: bool,
+    output: str,
 ) -> None:
     """Show what a render would change in the GitOps repository; writes nothing."""
     _set_common(debug, output)
@@ -254,9 +294,18 @@ def plan(
             change = diff_tree(read_tree(root / bundle.spec.name), bundle.files)
             report.append((bundle, change))
         if STATE.output == "json":
-            click.echo(json.dumps({"ok": True, "plans": [
-                {"environment": b.spec.name, "added": c.added, "changed": c.changed, "removed": c.removed} for b, c in report
-            ]}, indent=2))
+            click.echo(
+                json.dumps(
+                    {
+                        "ok": True,
+                        "plans": [
+                            {"environment": b.spec.name, "added": c.added, "changed": c.changed, "removed": c.removed}
+                            for b, c in report
+                        ],
+                    },
+                    indent=2,
+                )
+            )
             return
         for bundle, change in report:
             if change.empty:
@@ -279,8 +328,13 @@ def plugins(blocked: tuple[str, ...], debug: bool, output: str) -> None:
 
         pipeline = _pipeline(blocked, ())
         rows = [
-            {"name": i.name, "version": i.version, "builtin": i.builtin, "hooks": list(i.hooks),
-             "spec_keys": pipeline.schema.keys_of(i.name)}
+            {
+                "name": i.name,
+                "version": i.version,
+                "builtin": i.builtin,
+                "hooks": list(i.hooks),
+                "spec_keys": pipeline.schema.keys_of(i.name),
+            }
             for i in plugin_infos(pipeline.pm)
         ]
         if STATE.output == "json":

@@ -85,14 +85,18 @@ class Pipeline:
         resources = Resources()
         for plugin, requests in call_each(self.pm, "gwpipe_resources", spec=spec):
             if not isinstance(requests, list) or not all(isinstance(r, ResourceRequest) for r in requests):
-                raise PluginError(Problem(f"plugin {plugin!r}: gwpipe_resources", "must return a list of ResourceRequest"))
+                raise PluginError(
+                    Problem(f"plugin {plugin!r}: gwpipe_resources", "must return a list of ResourceRequest")
+                )
             for request in requests:
                 resources.add(request)
         call_each(self.pm, "gwpipe_modify_resources", spec=spec, resources=resources)
         if resources.duplicates:
             raise PluginError(
                 *(
-                    Problem(f"plugin {b.plugin!r}: gwpipe_resources", f"{b.ref} is also produced by plugin {a.plugin!r}")
+                    Problem(
+                        f"plugin {b.plugin!r}: gwpipe_resources", f"{b.ref} is also produced by plugin {a.plugin!r}"
+                    )
                     for a, b in resources.duplicates
                 )
             )
@@ -192,6 +196,10 @@ def _ref_of(data: bytes, path: str) -> str | None:
     try:
         obj = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         meta = obj["metadata"]
-        return f"{obj['kind']} {meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{obj['kind']} {meta['name']}"
+        return (
+            f"{obj['kind']} {meta['namespace']}/{meta['name']}"
+            if meta.get("namespace")
+            else f"{obj['kind']} {meta['name']}"
+        )
     except Exception:  # noqa: BLE001 - an unreadable old file is still named by its path
         return path

@@ -26,6 +26,10 @@ class GwpipeError(Exception):
         self.problems: tuple[Problem, ...] = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def __reduce__(self) -> tuple[type[GwpipeError], tuple[Problem, ...]]:
+        # survive pickling (errors cross from forked workers) with every problem intact
+        return (type(self), self.problems)
+
     @classmethod
     def at(cls, where: str, what: str, hint: str | None = None) -> GwpipeError:
         return cls(Problem(where, what, hint))

@@ -64,7 +64,9 @@ class GitopsRepo:
         dirty = sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})
         if dirty:
             shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
-            raise GitError(Problem(str(self.path), f"working tree has uncommitted changes: {shown}; commit or remove them first"))
+            raise GitError(
+                Problem(str(self.path), f"working tree has uncommitted changes: {shown}; commit or remove them first")
+            )
 
     def branch(self) -> str:
         return str(self.repo.head.ref.name)

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """The public hooks: each docstring is the contract plugins (built-in and third-party) rely on.
 
 Hooks are called with keyword arguments; arguments may be added in later versions, never renamed.

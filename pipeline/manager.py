@@ -105,7 +105,7 @@ def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[
             result = impl.function(**wanted)
         except PluginError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any plugin failure becomes a located error
+        except Exception as exc:
             raise PluginError(Problem(f"plugin {impl.plugin_name!r}: {hook}", f"{type(exc).__name__}: {exc}")) from exc
         results.append((impl.plugin_name, result))
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 
 from .errors import Problem, RenderError
 from .model import RenderedObject, ResourceRequest
+from .parallel import fork_map
 from .spec import Spec
 
 try:
@@ -91,39 +93,47 @@ def object_path(request: ResourceRequest) -> str:
 
 def render_requests(spec: Spec, requests: list[ResourceRequest], env: jinja2.Environment) -> list[RenderedObject]:
     """Render each request, parse it back, and refuse any document that does not match its request."""
-    rendered = []
-    cache: dict[str, jinja2.Template] = {}
-    for request in sorted(requests, key=lambda r: (r.kind, r.namespace or "", r.name)):
-        template = cache.get(request.template)
-        if template is None:
-            template = cache[request.template] = _load(env, request)
-        meta = {
-            "name": request.name,
-            "namespace": request.namespace,
-            "labels": MANAGED_BY,
-            "annotations": provenance(spec, request),
-        }
-        try:
-            text = template.render(request.values, meta=meta, api_version=request.api_version)
-        except RenderError:
-            raise
-        except jinja2.TemplateError as exc:
-            raise RenderError(Problem(_template_where(exc, request.template), _describe(exc))) from None
-        except Exception as exc:  # noqa: BLE001 - a template bug must name the template, not crash
-            raise RenderError(Problem(_template_where(exc, request.template), f"{type(exc).__name__}: {exc}")) from None
-        rendered.append(_parse_back(request, text))
-    return rendered
+    ordered = sorted(requests, key=lambda r: (r.kind, r.namespace or "", r.name))
+    # compile every template up front: a forked worker then inherits them instead of compiling again
+    templates = {r.template: _load(env, r) for r in ordered if r.template}
+
+    def render_chunk(chunk: Sequence[ResourceRequest]) -> list[tuple[str, dict[str, Any]]]:
+        return [_parse_back(request, _render_one(spec, templates[request.template], request)) for request in chunk]
+
+    pairs = fork_map(render_chunk, ordered)
+    return [
+        RenderedObject(request=request, text=text, obj=obj, path=object_path(request))
+        for request, (text, obj) in zip(ordered, pairs, strict=True)
+    ]
+
+
+def _render_one(spec: Spec, template: jinja2.Template, request: ResourceRequest) -> str:
+    meta = {
+        "name": request.name,
+        "namespace": request.namespace,
+        # plugins may add labels/annotations through values; gwpipe's own keys always win
+        "labels": {**request.values.get("labels", {}), **MANAGED_BY},
+        "annotations": {**request.values.get("annotations", {}), **provenance(spec, request)},
+    }
+    try:
+        return template.render(request.values, meta=meta, api_version=request.api_version)
+    except RenderError:
+        raise
+    except jinja2.TemplateError as exc:
+        raise RenderError(Problem(_template_where(exc, request.template), _describe(exc))) from None
+    except Exception as exc:  # noqa: BLE001 - a template bug must name the template, not crash
+        raise RenderError(Problem(_template_where(exc, request.template), f"{type(exc).__name__}: {exc}")) from None
 
 
 def _load(env: jinja2.Environment, request: ResourceRequest) -> jinja2.Template:
     try:
         return env.get_template(request.template)
     except jinja2.TemplateNotFound as exc:
-        raise RenderError(
-            Problem(f"plugin {request.plugin!r}", f"template {exc.name!r} not found")
-        ) from None
+        raise RenderError(Problem(f"plugin {request.plugin!r}", f"template {exc.name!r} not found")) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(Problem(f"{exc.filename or exc.name}:{exc.lineno}", f"template syntax error: {exc.message}")) from None
+        raise RenderError(
+            Problem(f"{exc.filename or exc.name}:{exc.lineno}", f"template syntax error: {exc.message}")
+        ) from None
 
 
 def _describe(exc: Exception) -> str:
@@ -155,7 +165,7 @@ def _short_template(filename: str) -> str:
         return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
 
 
-def _parse_back(request: ResourceRequest, text: str) -> RenderedObject:
+def _parse_back(request: ResourceRequest, text: str) -> tuple[str, dict[str, Any]]:
     where = f"template {request.template}"
     if len(text.encode()) > MAX_OBJECT_BYTES:
         raise RenderError(Problem(where, f"{request.ref} is larger than {MAX_OBJECT_BYTES} bytes"))
@@ -164,13 +174,15 @@ def _parse_back(request: ResourceRequest, text: str) -> RenderedObject:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise RenderError(Problem(f"{where} (output{line})", f"{request.ref} is not valid YAML: {getattr(exc, 'problem', exc)}")) from None
+        raise RenderError(
+            Problem(f"{where} (output{line})", f"{request.ref} is not valid YAML: {getattr(exc, 'problem', exc)}")
+        ) from None
     if len(docs) != 1:
         raise RenderError(Problem(where, f"rendered {len(docs)} documents for {request.ref}; expected exactly 1"))
     obj = docs[0]
     if not isinstance(obj, dict):
         raise RenderError(Problem(where, f"rendered a {type(obj).__name__} for {request.ref}; expected a mapping"))
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    metadata: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
     got = (obj.get("apiVersion"), obj.get("kind"), metadata.get("name"), metadata.get("namespace"))
     want = (request.api_version, request.kind, request.name, request.namespace)
     if got != want:
@@ -180,4 +192,4 @@ def _parse_back(request: ResourceRequest, text: str) -> RenderedObject:
     annotations = metadata.get("annotations") or {}
     if not isinstance(annotations, dict) or "gwpipe.dev/source" not in annotations:
         raise RenderError(Problem(where, f"{request.ref} lacks the provenance annotations; render meta.annotations"))
-    return RenderedObject(request=request, text=text, obj=obj, path=object_path(request))
+    return text, obj

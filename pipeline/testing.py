@@ -23,7 +23,9 @@ def write_spec(folder: Path, data: dict[str, Any] | str, name: str = "test") -> 
     return path
 
 
-def build(folder: Path, data: dict[str, Any] | str, name: str = "test", blocked: Iterable[str] = (), **options: Any) -> Bundle:
+def build(
+    folder: Path, data: dict[str, Any] | str, name: str = "test", blocked: Iterable[str] = (), **options: Any
+) -> Bundle:
     """Load, validate, plan, render and check one spec with the built-in plugins (no entry points)."""
     pm = create_manager(blocked=blocked, entry_points=False)
     pipeline = Pipeline(Options(blocked=list(blocked), **options), pm=pm)

@@ -21,7 +21,7 @@ CORE_SCHEMA: dict[str, Any] = {
             "version": {
                 "type": "string",
                 "regex": r"1\.[0-9]{1,2}",
-                "meta": {"description": "a minor version such as \"1.24\""},
+                "meta": {"description": 'a minor version such as "1.24"'},
             },
             "namespace": {"type": "string", "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "maxlength": 63},
         },
@@ -68,8 +68,8 @@ class SpecSchema:
 def build_schema(pm: pluggy.PluginManager) -> SpecSchema:
     """Merge the core schema with each plugin's `gwpipe_spec_schema` fragments."""
     schema: dict[str, Any] = {k: dict(v) for k, v in CORE_SCHEMA.items()}
-    owners = {k: CORE_OWNER for k in CORE_SCHEMA}
-    pending = []
+    owners = dict.fromkeys(CORE_SCHEMA, CORE_OWNER)
+    pending: list[tuple[str, str, dict[str, Any]]] = []
     for plugin, fragment in call_each(pm, "gwpipe_spec_schema"):
         if not isinstance(fragment, dict):
             raise PluginError(Problem(f"plugin {plugin!r}: gwpipe_spec_schema", "must return a dict"))
@@ -82,7 +82,10 @@ def build_schema(pm: pluggy.PluginManager) -> SpecSchema:
             dotted = f"{location}.{key}" if location else key
             if key in target:
                 raise PluginError(
-                    Problem(f"plugin {plugin!r}: gwpipe_spec_schema", f"field {dotted!r} is already owned by plugin {owners[dotted]!r}")
+                    Problem(
+                        f"plugin {plugin!r}: gwpipe_spec_schema",
+                        f"field {dotted!r} is already owned by plugin {owners[dotted]!r}",
+                    )
                 )
             target[key] = rule
             owners[dotted] = plugin
@@ -104,7 +107,9 @@ def _locate(schema: dict[str, Any], location: str, plugin: str) -> dict[str, Any
     if isinstance(rule, dict) and rule.get("type") == "list":
         rule = rule.get("schema")
     if not isinstance(rule, dict) or rule.get("type") != "dict" or not isinstance(rule.get("schema", {}), dict):
-        raise PluginError(Problem(f"plugin {plugin!r}: gwpipe_spec_schema", f"location {location!r} is not a declared mapping"))
+        raise PluginError(
+            Problem(f"plugin {plugin!r}: gwpipe_spec_schema", f"location {location!r} is not a declared mapping")
+        )
     table: dict[str, Any] = rule.setdefault("schema", {})
     return table
 
@@ -188,7 +193,11 @@ def _message(spec: Spec, schema: dict[str, Any], error: Any, path: tuple[Any, ..
         got = _type_name(value)
         loc = spec.locations.get(path)
         note = ""
-        if loc is not None and loc.raw is not None and got in ("boolean", "integer", "number", "date", "timestamp", "null"):
+        if (
+            loc is not None
+            and loc.raw is not None
+            and got in ("boolean", "integer", "number", "date", "timestamp", "null")
+        ):
             note = f" (YAML 1.1 read {loc.raw!r} as {got}; quote it)" if loc.raw else ""
         return f"expected {wanted}, got {got}{note}"
     if code == cerr.UNALLOWED_VALUE.code:
@@ -201,9 +210,17 @@ def _message(spec: Spec, schema: dict[str, Any], error: Any, path: tuple[Any, ..
     if code == cerr.MAX_VALUE.code:
         return f"must be at most {error.constraint}, got {value!r}"
     if code == cerr.MIN_LENGTH.code:
-        return f"needs at least {error.constraint} item(s)" if isinstance(value, list | dict) else f"must be at least {error.constraint} characters long"
+        return (
+            f"needs at least {error.constraint} item(s)"
+            if isinstance(value, list | dict)
+            else f"must be at least {error.constraint} characters long"
+        )
     if code == cerr.MAX_LENGTH.code:
-        return f"has more than {error.constraint} item(s)" if isinstance(value, list | dict) else f"must be at most {error.constraint} characters long"
+        return (
+            f"has more than {error.constraint} item(s)"
+            if isinstance(value, list | dict)
+            else f"must be at most {error.constraint} characters long"
+        )
     if code == cerr.EXCLUDES_FIELD.code:
         return f"cannot be combined with {error.constraint!r}"
     if code in (cerr.DEPENDENCIES_FIELD.code, cerr.DEPENDENCIES_FIELD_VALUE.code):

@@ -122,19 +122,18 @@ class _Builder:
         self.locations: dict[Path_, Location] = {}
         self.problems: list[Problem] = []
         self._seen_nodes: dict[int, int] = {}
+        self._alias_uses = 0
         self._constructor = yaml.SafeLoader("")
 
     def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise SpecError(Problem(_where(self.display, node), f"nesting too deep (more than {MAX_DEPTH} levels)"))
-        seen = self._seen_nodes.get(id(node), 0)
-        if seen:
-            # an alias: composed nodes are shared, so a second visit means an alias use
-            if len(self._seen_nodes) > MAX_ALIASES or seen > MAX_ALIASES:
-                raise SpecError(Problem(_where(self.display, node), "too many YAML aliases (alias bomb?)"))
-        self._seen_nodes[id(node)] = seen + 1
-        if sum(self._seen_nodes.values()) - len(self._seen_nodes) > MAX_ALIASES:
-            raise SpecError(Problem(_where(self.display, node), f"more than {MAX_ALIASES} YAML alias uses"))
+        # composed nodes are shared between alias uses, so a node seen before is an alias use
+        if id(node) in self._seen_nodes:
+            self._alias_uses += 1
+            if self._alias_uses > MAX_ALIASES:
+                raise SpecError(Problem(_where(self.display, node), f"more than {MAX_ALIASES} YAML alias uses"))
+        self._seen_nodes[id(node)] = 1
         if node.tag not in _SAFE_TAGS:
             self.problems.append(Problem(_where(self.display, node), f"YAML tag {node.tag} is not allowed in a spec"))
             return None
@@ -144,6 +143,7 @@ class _Builder:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
@@ -151,7 +151,9 @@ class _Builder:
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.problems.append(Problem(_where(self.display, key_node), "merge keys (<<) are not allowed in a spec"))
+                self.problems.append(
+                    Problem(_where(self.display, key_node), "merge keys (<<) are not allowed in a spec")
+                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"

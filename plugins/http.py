@@ -20,8 +20,12 @@ _STRING_MATCH = {
     "schema": {"exact": {"type": "string"}, "prefix": {"type": "string"}, "regex": {"type": "string", "empty": False}},
 }
 _DESTINATION = {
-    "host": {**istio.HOST, "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", "required": True,
-             "meta": {"description": "a Service name or FQDN"}},
+    "host": {
+        **istio.HOST,
+        "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+        "required": True,
+        "meta": {"description": "a Service name or FQDN"},
+    },
     "port": {**istio.PORT, "required": True},
     "subset": istio.LABEL,
 }
@@ -37,7 +41,11 @@ _ROUTE = {
                 "minlength": 1,
                 "schema": {
                     "uri": _STRING_MATCH,
-                    "headers": {"type": "dict", "keysrules": {"type": "string", "regex": r"[a-z0-9-]+"}, "valuesrules": _STRING_MATCH},
+                    "headers": {
+                        "type": "dict",
+                        "keysrules": {"type": "string", "regex": r"[a-z0-9-]+"},
+                        "valuesrules": _STRING_MATCH,
+                    },
                     "method": _STRING_MATCH,
                 },
             },
@@ -47,7 +55,10 @@ _ROUTE = {
             "type": "list",
             "minlength": 1,
             "excludes": "destination",
-            "schema": {"type": "dict", "schema": {**_DESTINATION, "weight": {"type": "integer", "min": 0, "max": 100, "required": True}}},
+            "schema": {
+                "type": "dict",
+                "schema": {**_DESTINATION, "weight": {"type": "integer", "min": 0, "max": 100, "required": True}},
+            },
         },
         "timeout": istio.DURATION,
         "retries": {
@@ -131,21 +142,33 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
     for name, gateway in sorted(gateways.items()):
         workload = gateway.get("workload", istio.DEFAULT_WORKLOAD)
         if workload not in workloads:
-            problems.append(spec.problem(("gateways", name, "workload"), f"unknown workload {workload!r}{_known(workloads)}"))
+            problems.append(
+                spec.problem(("gateways", name, "workload"), f"unknown workload {workload!r}{_known(workloads)}")
+            )
     seen_vs: dict[str, str] = {}
     for host, entry in sorted((spec.get("hosts") or {}).items()):
         if entry["gateway"] not in gateways:
-            problems.append(spec.problem(("hosts", host, "gateway"), f"unknown gateway {entry['gateway']!r}{_known(gateways)}"))
+            problems.append(
+                spec.problem(("hosts", host, "gateway"), f"unknown gateway {entry['gateway']!r}{_known(gateways)}")
+            )
         vs = virtual_service_name(host, entry)
         if vs in seen_vs:
-            problems.append(spec.problem(("hosts", host, "virtualService"), f"VirtualService {vs!r} is already used by host {seen_vs[vs]!r}"))
+            problems.append(
+                spec.problem(
+                    ("hosts", host, "virtualService"), f"VirtualService {vs!r} is already used by host {seen_vs[vs]!r}"
+                )
+            )
         seen_vs.setdefault(vs, host)
         for i, route in enumerate(entry["routes"]):
             if "destination" not in route and "destinations" not in route:
                 problems.append(spec.problem(("hosts", host, "routes", i), "a route needs destination or destinations"))
             weights = [d["weight"] for d in route.get("destinations", [])]
             if len(weights) > 1 and sum(weights) != 100:
-                problems.append(spec.problem(("hosts", host, "routes", i, "destinations"), f"weights must add up to 100, got {sum(weights)}"))
+                problems.append(
+                    spec.problem(
+                        ("hosts", host, "routes", i, "destinations"), f"weights must add up to 100, got {sum(weights)}"
+                    )
+                )
     return problems
 
 
@@ -223,9 +246,7 @@ def _route(route: dict[str, Any]) -> dict[str, Any]:
     if "name" in route:
         out["name"] = route["name"]
     if "match" in route:
-        out["match"] = [
-            {k: v for k, v in m.items()} for m in route["match"]
-        ]
+        out["match"] = [dict(m.items()) for m in route["match"]]
     if "destination" in route:
         out["route"] = [{"destination": _destination(route["destination"])}]
     else:

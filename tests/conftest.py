@@ -16,3 +16,9 @@ CRDS = SHARED / "reference" / "crds"
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", default=False, help="rewrite tests/golden/ from the current output"
+    )

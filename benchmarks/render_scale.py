@@ -1,0 +1,111 @@
+"""Print how `gwpipe render` scales with the number of hosts, against a CSafeDumper floor.
+
+Each line: hosts, objects rendered, wall_s (a fresh `gwpipe render` process end to end:
+validation, checks and commit into a new GitOps repository), floor_s (PyYAML's CSafeDumper
+alone dumping the same objects), their ratio, and the render process's peak RSS.
+Usage: python benchmarks/render_scale.py [N ...]   (default 10 100 1000 2000)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+GWPIPE = [sys.executable, "-m", "gwpipe"]
+
+
+def spec_text(hosts: int) -> str:
+    """An environment with `hosts` hosts, each with its own HTTPS server, route and VirtualService."""
+    lines = [
+        "namespace: bench",
+        "gateways:",
+        "  edge:",
+        "    selector:",
+        "      istio: ingressgateway",
+        "hosts:",
+    ]
+    for i in range(hosts):
+        lines += [
+            f"  app{i}.bench.example.com:",
+            "    gateway: edge",
+            "    http: false",
+            "    routes:",
+            "      - match:",
+            "          - uri:",
+            "              prefix: /api",
+            "        destination:",
+            f"          host: app{i}",
+            "          port: 8080",
+            "        timeout: 5s",
+            "    tls:",
+            f"      credentialName: app{i}-credential",
+            "      certificate:",
+            "        issuerRef:",
+            "          name: bench-ca",
+            "          kind: ClusterIssuer",
+            "        issuerType: ca",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def run_render(workspace: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one fresh `gwpipe render bench` process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [*GWPIPE, "render", "bench", "--repo", str(workspace / "gitops")],
+        cwd=workspace,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"render failed:\n{err.decode()}{out.decode()}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def floor(folder: Path) -> tuple[int, float]:
+    """Object count and the seconds CSafeDumper alone needs to dump the same objects."""
+    objects = [
+        yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader)
+        for p in sorted(folder.rglob("*.yaml"))
+        if p.name != "kustomization.yaml"
+    ]
+    start = time.perf_counter()
+    for obj in objects:
+        yaml.dump(obj, Dumper=yaml.CSafeDumper, sort_keys=False)
+    return len(objects), time.perf_counter() - start
+
+
+def help_time() -> float:
+    start = time.perf_counter()
+    subprocess.run([*GWPIPE, "--help"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main(sizes: list[int]) -> None:
+    for hosts in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            workspace = Path(tmp)
+            (workspace / "environments").mkdir()
+            (workspace / "environments" / "bench.yaml").write_text(spec_text(hosts))
+            subprocess.run(["git", "init", "-q", "-b", "main", str(workspace / "gitops")], check=True)
+            wall, peak = run_render(workspace)
+            objects, floor_s = floor(workspace / "gitops" / "bench")
+            print(
+                f"hosts={hosts} objects={objects} wall_s={wall:.2f} floor_s={floor_s:.2f} "
+                f"ratio={wall / floor_s:.1f} peak_mb={peak:.0f}",
+                flush=True,
+            )
+    print(f"help_s={min(help_time() for _ in range(5)):.3f}")
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [10, 100, 1000, 2000])
