@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+from collections.abc import Sequence
 from typing import Any
 
 import cerberus
@@ -12,6 +13,7 @@ from cerberus import errors as cerr
 
 from .errors import PluginError, Problem, SpecError
 from .manager import call_each
+from .parallel import fork_map
 from .spec import Spec
 
 CORE_SCHEMA: dict[str, Any] = {
@@ -44,6 +46,7 @@ CORE_SCHEMA: dict[str, Any] = {
     },
 }
 CORE_OWNER = "core"
+MIN_PARALLEL = 400
 
 
 class _Validator(cerberus.Validator):  # type: ignore[misc]
@@ -54,15 +57,25 @@ class _Validator(cerberus.Validator):  # type: ignore[misc]
 
 
 class SpecSchema:
-    """The merged schema, who owns each field, and a reusable validator."""
+    """The merged schema, who owns each field, and reusable validators."""
 
     def __init__(self, schema: dict[str, Any], owners: dict[str, str]) -> None:
         self.schema = schema
         self.owners = owners
         self.validator = _Validator(schema)
+        self._split: dict[str, tuple[_Validator, _Validator]] = {}
 
     def keys_of(self, plugin: str) -> list[str]:
         return sorted(k for k, owner in self.owners.items() if owner == plugin)
+
+    def split(self, key: str) -> tuple[_Validator, _Validator]:
+        """Validators for the document without `key`'s entry rules, and for `key`'s entries alone."""
+        if key not in self._split:
+            rule = self.schema[key]
+            outer_rule = {k: v for k, v in rule.items() if k not in ("keysrules", "valuesrules")}
+            entry_rule = {k: rule[k] for k in ("type", "keysrules", "valuesrules") if k in rule}
+            self._split[key] = (_Validator({**self.schema, key: outer_rule}), _Validator({key: entry_rule}))
+        return self._split[key]
 
 
 def build_schema(pm: pluggy.PluginManager) -> SpecSchema:
@@ -116,16 +129,44 @@ def _locate(schema: dict[str, Any], location: str, plugin: str) -> dict[str, Any
 
 def validate_spec(spec: Spec, schema: SpecSchema, pm: pluggy.PluginManager) -> None:
     """Raise one SpecError listing every schema and plugin problem of `spec`, or return."""
-    validator = schema.validator
-    problems: list[Problem] = []
-    if not validator.validate(spec.data, normalize=False):
-        problems.extend(_translate(spec, schema.schema, validator._errors))
+    problems = _schema_problems(spec, schema)
     if not problems:
         for _plugin, found in call_each(pm, "gwpipe_validate_spec", spec=spec):
             problems.extend(found or [])
     if problems:
         problems.sort(key=lambda p: _sort_key(p.where))
         raise SpecError(*_dedupe(problems))
+
+
+def _schema_problems(spec: Spec, schema: SpecSchema) -> list[Problem]:
+    """Cerberus problems; a large mapping's entries are validated on both cores (same result as serial)."""
+    big = [
+        key
+        for key, value in spec.data.items()
+        if isinstance(value, dict) and len(value) >= MIN_PARALLEL and "valuesrules" in schema.schema.get(key, {})
+    ]
+    if not big:
+        return _errors_of(spec, schema.schema, schema.validator, spec.data)
+    key = max(big, key=lambda k: len(spec.data[k]))
+    outer, entries = schema.split(key)
+    problems = _errors_of(spec, schema.schema, outer, spec.data)
+
+    def check_halves(halves: Sequence[dict[str, Any]]) -> list[list[Problem]]:
+        return [_errors_of(spec, schema.schema, entries, {key: half}) for half in halves]
+
+    items = list(spec.data[key].items())
+    halves = [dict(items[: len(items) // 2]), dict(items[len(items) // 2 :])]
+    for found in fork_map(check_halves, halves, min_items=2):
+        problems.extend(found)
+    return problems
+
+
+def _errors_of(
+    spec: Spec, full_schema: dict[str, Any], validator: _Validator, document: dict[str, Any]
+) -> list[Problem]:
+    if validator.validate(document, normalize=False):
+        return []
+    return _translate(spec, full_schema, validator._errors)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
