@@ -75,6 +75,10 @@ def failures() -> Iterator[None]:
         fail(exc.problems, exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException, SystemExit):
         raise
+    except BrokenPipeError:
+        # the reader went away (`gwpipe plugins | head`): not an error of ours, and nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:
         if STATE.debug:
             raise
@@ -110,8 +114,10 @@ def resolve_specs(targets: tuple[str, ...], all_envs: bool, specs_dir: Path) -> 
             found.append((specs_dir / f"{target}.yaml", specs_dir))
     folded: dict[str, Path] = {}
     for path, _root in found:
-        key = unicodedata.normalize("NFKC", path.name).casefold()
-        if key in folded and folded[key] != path:
+        # the environment name becomes a folder: prod.yaml and prod.yml, or Prod and prod, would share it
+        stem = path.name.rsplit(".", 1)[0] if path.suffix in (".yaml", ".yml") else path.name
+        key = unicodedata.normalize("NFKC", stem).casefold()
+        if key in folded and os.path.abspath(folded[key]) != os.path.abspath(path):
             raise UsageError(
                 Problem(str(path), f"names collide with {folded[key]} on case-insensitive checkouts; rename one")
             )
@@ -182,7 +188,7 @@ def render(
     """Render environments (names or spec files) and commit them, or write them with --out."""
     _set_common(debug, output)
     with failures():
-        from .engine import commit_bundle, write_bundle
+        from .engine import commit_bundle, preflight, write_bundle
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(blocked, templates, allow_empty=allow_empty, allow_delete=allow_delete, fail_level=fail_on)
@@ -191,6 +197,7 @@ def render(
             for path, root in specs:
                 bundles.append(pipeline.build(pipeline.load(path, root)))
                 step()
+        preflight(bundles, out if out is not None else (repo or DEFAULT_REPO), pipeline.options)
         results = []
         for bundle in bundles:
             if out is not None:
@@ -219,14 +226,14 @@ def _report(results: list[Any]) -> None:
         return
     for result in results:
         for finding in result.findings:
-            click.echo(f"warning: {finding}", err=True)
+            click.echo(f"{finding.level.lower()}: {finding}", err=True)
         c = result.change
         if c.empty:
             click.echo(f"{result.environment}: {result.objects} objects, no changes ({result.target})")
             continue
-        summary = f"{len(c.added)} added, {len(c.changed)} changed, {len(c.removed)} removed"
+        summary = f"files: {len(c.added)} added, {len(c.changed)} changed, {len(c.removed)} removed"
         done = f"committed {result.commit[:12]}" if result.commit else "written"
-        click.echo(f"{result.environment}: {result.objects} objects, {summary}; {done} ({result.target})")
+        click.echo(f"{result.environment}: {result.objects} objects; {summary}; {done} ({result.target})")
 
 
 @main.command()
@@ -280,41 +287,24 @@ def plan(
     debug: bool,
     output: str,
 ) -> None:
-    """Show what a render would change in the GitOps repository; writes nothing."""
+    """Show what a render would change in the GitOps repository (an ingress plan); writes nothing."""
     _set_common(debug, output)
     with failures():
-        from .write import diff_tree, read_tree
+        from .ingressplan import compute_plan
+        from .write import read_tree
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(blocked, templates)
         root = repo or DEFAULT_REPO
-        report = []
+        plans = []
         for path, spec_root in specs:
             bundle = pipeline.build(pipeline.load(path, spec_root))
-            change = diff_tree(read_tree(root / bundle.spec.name), bundle.files)
-            report.append((bundle, change))
+            plans.append(compute_plan(bundle.spec.name, read_tree(root / bundle.spec.name), bundle.files))
         if STATE.output == "json":
-            click.echo(
-                json.dumps(
-                    {
-                        "ok": True,
-                        "plans": [
-                            {"environment": b.spec.name, "added": c.added, "changed": c.changed, "removed": c.removed}
-                            for b, c in report
-                        ],
-                    },
-                    indent=2,
-                )
-            )
+            click.echo(json.dumps({"ok": True, "plans": [p.as_dict() for p in plans]}, indent=2, sort_keys=True))
             return
-        for bundle, change in report:
-            if change.empty:
-                click.echo(f"{bundle.spec.name}: no changes")
-                continue
-            click.echo(f"{bundle.spec.name}:")
-            for sign, paths in (("+", change.added), ("~", change.changed), ("-", change.removed)):
-                for p in paths:
-                    click.echo(f"  {sign} {p}")
+        for ingress_plan in plans:
+            click.echo(ingress_plan.to_text(), nl=False)
 
 
 @main.command()

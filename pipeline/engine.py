@@ -11,7 +11,7 @@ import pluggy
 import yaml
 
 from .checks import run_checks
-from .errors import CheckError, PluginError, Problem, SpecError
+from .errors import CheckError, PluginError, Problem, SpecError, WriteError
 from .manager import call_each, create_manager
 from .model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
 from .render import make_environment, render_requests
@@ -102,20 +102,30 @@ class Pipeline:
             )
         return resources
 
-    def build(self, spec: Spec) -> Bundle:
-        """Plan, render, parse back and check one validated spec; Error findings raise CheckError."""
+    def render(self, spec: Spec) -> list[RenderedObject]:
+        """Plan and render one validated spec, every document parsed back and matched to its request; no checks."""
         resources = self.plan(spec)
         env = make_environment(self._template_overrides(spec), self._template_folders())
-        objects = render_requests(spec, list(resources), env)
+        return render_requests(spec, list(resources), env)
+
+    def build(self, spec: Spec) -> Bundle:
+        """Plan, render, parse back and check one validated spec; Error findings raise CheckError."""
+        objects = self.render(spec)
+        files = desired_files(objects)  # first: it settles each object's final (shard) path, which findings name
         findings = run_checks(self.pm, spec, objects)
         blocking = [f for f in findings if level_at_least(f.level, self.options.fail_level)]
         if blocking:
             raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
-        return Bundle(spec, objects, findings, desired_files(objects))
+        return Bundle(spec, objects, findings, files)
 
     def _template_folders(self) -> dict[str, str]:
         folders: dict[str, str] = {}
-        for _plugin, result in call_each(self.pm, "gwpipe_template_folders"):
+        for plugin, result in call_each(self.pm, "gwpipe_template_folders"):
+            if not isinstance(result, dict | None) or not all(isinstance(v, str) for v in (result or {}).values()):
+                where = f"plugin {plugin!r}: gwpipe_template_folders"
+                raise PluginError(
+                    Problem(where, f"must return a dict of prefix to folder, got {type(result).__name__}")
+                )
             folders.update(result or {})
         return folders
 
@@ -136,6 +146,21 @@ class Pipeline:
 
 def _finding_where(f: Finding) -> str:
     return f"{f.file}:{f.line}" if f.file and f.line else (f.file or f.resource)
+
+
+def preflight(bundles: list[Bundle], root: Path, options: Options) -> None:
+    """Refuse before anything is written when the write of any one environment would be refused."""
+    problems: list[Problem] = []
+    for bundle in bundles:
+        target = root / bundle.spec.name
+        try:
+            change = diff_tree(read_tree(target), bundle.files)
+            if not change.empty:
+                guard_deletions(change, str(target), options.allow_empty, options.allow_delete)
+        except WriteError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise WriteError(*problems)
 
 
 def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:

@@ -1,1 +1,265 @@
-"""Placeholder for the tcp plugin (being built)."""
+"""TCP services: a TCP server on a Gateway, a VirtualService routing its port, and the Service port it needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gwpipe.errors import PluginError, Problem
+from gwpipe.hookspecs import hookimpl
+from gwpipe.model import ResourceRequest, Resources
+from gwpipe.spec import Spec
+
+from . import _istio as istio
+from . import http, tls
+
+NAME = "tcp"
+
+_DESTINATION = {
+    "host": {
+        "type": "string",
+        "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+        "maxlength": 253,
+        "required": True,
+        "meta": {"description": "a Service name or FQDN"},
+    },
+    "port": {**istio.PORT, "required": True},
+    "subset": istio.LABEL,
+}
+
+
+@hookimpl
+def gwpipe_spec_schema() -> dict[str, dict[str, Any]]:
+    return {
+        "": {
+            "tcp": {
+                "type": "dict",
+                "keysrules": istio.LABEL,
+                "valuesrules": {
+                    "type": "dict",
+                    "schema": {
+                        "gateway": {**istio.LABEL, "required": True},
+                        "port": {**istio.PORT, "required": True},
+                        "serverName": istio.LABEL,
+                        "virtualService": istio.LABEL,
+                        "destination": {"type": "dict", "schema": _DESTINATION, "excludes": "destinations"},
+                        "destinations": {
+                            "type": "list",
+                            "minlength": 1,
+                            "excludes": "destination",
+                            "schema": {
+                                "type": "dict",
+                                "schema": {
+                                    **_DESTINATION,
+                                    "weight": {"type": "integer", "min": 0, "max": 100, "required": True},
+                                },
+                            },
+                        },
+                    },
+                },
+            }
+        }
+    }
+
+
+def entries(spec: Spec) -> dict[str, dict[str, Any]]:
+    return dict(sorted((spec.get("tcp") or {}).items()))
+
+
+def server_name(name: str, entry: dict[str, Any]) -> str:
+    return str(entry.get("serverName", name))
+
+
+def virtual_service_name(name: str, entry: dict[str, Any]) -> str:
+    return str(entry.get("virtualService", name))
+
+
+def taken_ports(spec: Spec, gateway: str) -> dict[int, tuple[str, list[str]]]:
+    """Ports the http and tls plugins put on `gateway`: number -> (protocol, server names)."""
+    hosts = spec.get("hosts") or {}
+    bound = istio.hosts_on(spec, gateway)
+    out: dict[int, tuple[str, list[str]]] = {}
+    if any(hosts[h].get("http", True) for h in bound):
+        out[int((spec.get("gateways") or {})[gateway].get("httpPort", 80))] = ("HTTP", ["http"])
+    names = sorted(set(tls.server_names(spec, gateway).values()))
+    if names:
+        out.setdefault(tls.https_port(spec, gateway), ("HTTPS", names))
+    return out
+
+
+@hookimpl
+def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
+    problems: list[Problem] = []
+    gateways = spec.get("gateways") or {}
+    workloads = istio.workloads(spec)
+    http_vs = {http.virtual_service_name(h, e): h for h, e in (spec.get("hosts") or {}).items()}
+    ports_used: dict[tuple[str, int], str] = {}
+    names_used: dict[tuple[str, str], str] = {}
+    vs_used: dict[str, str] = {}
+    for name, entry in entries(spec).items():
+        gateway = entry["gateway"]
+        if "destination" not in entry and "destinations" not in entry:
+            problems.append(spec.problem(("tcp", name), "a tcp entry needs destination or destinations"))
+        weights = [d["weight"] for d in entry.get("destinations", [])]
+        if len(weights) > 1 and sum(weights) != 100:
+            problems.append(
+                spec.problem(("tcp", name, "destinations"), f"weights must add up to 100, got {sum(weights)}")
+            )
+        vs = virtual_service_name(name, entry)
+        if vs in http_vs:
+            problems.append(
+                spec.problem(
+                    ("tcp", name, "virtualService"), f"VirtualService {vs!r} is already used by host {http_vs[vs]!r}"
+                )
+            )
+        elif vs in vs_used:
+            problems.append(
+                spec.problem(
+                    ("tcp", name, "virtualService"),
+                    f"VirtualService {vs!r} is already used by tcp entry {vs_used[vs]!r}",
+                )
+            )
+        vs_used.setdefault(vs, name)
+        if gateway not in gateways:
+            known = f"; declared: {', '.join(sorted(gateways))}" if gateways else "; none declared"
+            problems.append(spec.problem(("tcp", name, "gateway"), f"unknown gateway {gateway!r}{known}"))
+            continue
+        problems.extend(_port_problems(spec, name, entry, workloads, ports_used, names_used))
+    with_tcp = {entry["gateway"] for entry in entries(spec).values()}
+    for gateway in sorted(gateways):
+        if gateway not in with_tcp and not taken_ports(spec, gateway):
+            problems.append(spec.problem(("gateways", gateway), _no_servers(spec, gateway)))
+    return problems
+
+
+def _no_servers(spec: Spec, gateway: str) -> str:
+    """Istio refuses a Gateway without servers; the http plugin would emit `servers: null` for an unused entry."""
+    ref = f"Gateway {istio.gateway_namespace(spec, gateway)}/{gateway}"
+    return f"{ref} has no servers; bind a host or a tcp entry to it, or remove it"
+
+
+def _port_problems(
+    spec: Spec,
+    name: str,
+    entry: dict[str, Any],
+    workloads: dict[str, dict[str, Any]],
+    ports_used: dict[tuple[str, int], str],
+    names_used: dict[tuple[str, str], str],
+) -> list[Problem]:
+    """Clashes with the HTTP server and other tcp entries on one Gateway, and the Service port the workload needs."""
+    problems = []
+    gateway, port = entry["gateway"], entry["port"]
+    taken = taken_ports(spec, gateway)
+    if port in taken:
+        problems.append(
+            spec.problem(
+                ("tcp", name, "port"),
+                f"port {port} is the {taken[port][0]} server port of gateway {gateway!r}; a TCP server cannot share it",
+            )
+        )
+    if (gateway, port) in ports_used:
+        other = ports_used[(gateway, port)]
+        problems.append(
+            spec.problem(
+                ("tcp", name, "port"), f"port {port} on gateway {gateway!r} is already used by tcp entry {other!r}"
+            )
+        )
+    ports_used.setdefault((gateway, port), name)
+    server = server_name(name, entry)
+    server_path = ("tcp", name, "serverName") if "serverName" in entry else ("tcp", name)
+    owner = next((protocol for protocol, names in taken.values() if server in names), None)
+    if owner is not None:
+        problems.append(
+            spec.problem(
+                server_path, f"server name {server!r} is already used by the {owner} server of gateway {gateway!r}"
+            )
+        )
+    if (gateway, server) in names_used:
+        other = names_used[(gateway, server)]
+        problems.append(
+            spec.problem(
+                server_path, f"server name {server!r} on gateway {gateway!r} is already used by tcp entry {other!r}"
+            )
+        )
+    names_used.setdefault((gateway, server), name)
+    workload = istio.gateway_workload(spec, gateway)
+    ports = workloads.get(workload, {}).get("ports") or []
+    if workload in workloads and not istio.exposes_port(ports, port):
+        exposed = ", ".join(str(p["port"]) for p in ports if p.get("protocol", "TCP") == "TCP") or "none"
+        problems.append(
+            spec.problem(
+                ("tcp", name, "port"),
+                f"port {port} is not exposed by the Service of workload {workload!r} (TCP ports: {exposed})",
+                f"add {{name: tcp-{name}, port: {port}, targetPort: {port}}} to workloads.{workload}.ports",
+            )
+        )
+    return problems
+
+
+@hookimpl
+def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
+    requests = []
+    api = istio.networking_api(spec)
+    namespace = istio.namespace(spec)
+    for name, entry in entries(spec).items():
+        if "destination" in entry:
+            route = [{"destination": _destination(entry["destination"])}]
+        else:
+            route = [{"destination": _destination(d), "weight": d["weight"]} for d in entry["destinations"]]
+        requests.append(
+            ResourceRequest(
+                plugin=NAME,
+                template="http/virtualservice.yaml.j2",
+                api_version=api,
+                kind="VirtualService",
+                name=virtual_service_name(name, entry),
+                namespace=namespace,
+                values={
+                    "hosts": ["*"],
+                    "gateways": [http.gateway_ref(spec, entry["gateway"], namespace)],
+                    "http": [],
+                    "tcp": [{"match": [{"port": entry["port"]}], "route": route}],
+                },
+            )
+        )
+    return requests
+
+
+def _destination(d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"host": d["host"], "port": {"number": d["port"]}}
+    if "subset" in d:
+        out["subset"] = d["subset"]
+    return out
+
+
+@hookimpl
+def gwpipe_modify_resources(spec: Spec, resources: Resources) -> None:
+    """Add each TCP server to its Gateway, then refuse port clashes and Gateways left without any server."""
+    problems: list[Problem] = []
+    for name, entry in entries(spec).items():
+        gateway = entry["gateway"]
+        request = resources.get("Gateway", gateway, istio.gateway_namespace(spec, gateway))
+        if request is None:
+            problems.append(spec.problem(("tcp", name, "gateway"), f"no Gateway {gateway!r} was planned"))
+            continue
+        servers: list[dict[str, Any]] = request.values.setdefault("servers", [])
+        port, server = entry["port"], server_name(name, entry)
+        clash = next((s for s in servers if s["port"]["number"] == port), None)
+        if clash is not None:
+            problems.append(
+                spec.problem(
+                    ("tcp", name, "port"),
+                    f"port {port} is already used by the {clash['port']['protocol']} server {clash['port']['name']!r} "
+                    f"of {request.ref} (plugins: {', '.join(request.plugins)}); a TCP server cannot share a port",
+                )
+            )
+            continue
+        if any(s["port"]["name"] == server for s in servers):
+            problems.append(spec.problem(("tcp", name), f"server name {server!r} is already used on {request.ref}"))
+            continue
+        servers.append({"port": {"number": port, "name": server, "protocol": "TCP"}, "hosts": ["*"]})
+        request.touch(NAME)
+    for request in resources.of_kind("Gateway"):
+        if request.plugin == http.NAME and not request.values.get("servers"):
+            problems.append(spec.problem(("gateways", request.name), _no_servers(spec, request.name)))
+    if problems:
+        raise PluginError(*problems)
