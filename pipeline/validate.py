@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,9 +13,39 @@ import pluggy
 from cerberus import errors as cerr
 
 from .errors import PluginError, Problem, SpecError
-from .manager import call_each
+from .manager import call_each, results_of_type
 from .parallel import fork_map
 from .spec import Spec
+
+_DNS_LABEL = {"type": "string", "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "maxlength": 63}
+_STRING_MAP = {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}}
+_STRINGS = {"type": "list", "schema": {"type": "string", "empty": False}}
+_SERVICE_PORT = {
+    "name": {"type": "string"},
+    "port": {"type": "integer", "required": True, "min": 1, "max": 65535},
+    "targetPort": {"type": ["integer", "string"]},
+    "nodePort": {"type": "integer"},
+    "protocol": {"type": "string", "allowed": ["TCP", "UDP", "SCTP"]},
+}
+# what already exists in the cluster: gateway pods, Services, credential Secrets (read by pipeline/analysis)
+_INVENTORY_ENTRY = {
+    "kind": {"type": "string", "required": True, "allowed": ["Pod", "Service", "Secret", "Workload"]},
+    "namespace": {**_DNS_LABEL, "required": True, "meta": {"description": "a DNS-1123 label"}},
+    "name": {**_DNS_LABEL, "required": True, "regex": r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", "maxlength": 253},
+    "labels": _STRING_MAP,
+    "selector": _STRING_MAP,
+    "ports": {"type": "list", "schema": {"type": "dict", "schema": _SERVICE_PORT}},
+    "exportTo": _STRINGS,
+    "keys": _STRINGS,
+    "notBefore": {"type": ["string", "date", "datetime"]},
+    "notAfter": {"type": ["string", "date", "datetime"]},
+}
+# `CODE=Kind namespace/name` (globs allowed), as `istioctl analyze --suppress`
+_SUPPRESS = {
+    "type": "string",
+    "regex": r"([A-Z]{3}[0-9*?]{4}|\*)=\S.*",
+    "meta": {"description": "CODE=Kind namespace/name, e.g. IST0101=Gateway istio-system/*"},
+}
 
 CORE_SCHEMA: dict[str, Any] = {
     "istio": {
@@ -39,9 +70,20 @@ CORE_SCHEMA: dict[str, Any] = {
     "checks": {
         "type": "dict",
         "schema": {
-            "crds": {"type": "list", "schema": {"type": "string", "empty": False}},
-            "inventory": {"type": "list", "schema": {"type": "dict"}},
-            "suppress": {"type": "list", "schema": {"type": "string", "empty": False}},
+            # owned by pipeline/crdsources.py: CRD files or folders inside the spec root, pinned URLs, cluster:[context]
+            "crds": {
+                "type": "list",
+                "schema": {
+                    "type": "string",
+                    "empty": False,
+                    "regex": r"\S(.*\S)?",
+                    "meta": {
+                        "description": "a CRD file or folder, a pinned http(s) URL or cluster:[context], unpadded"
+                    },
+                },
+            },
+            "inventory": {"type": "list", "schema": {"type": "dict", "schema": _INVENTORY_ENTRY}},
+            "suppress": {"type": "list", "schema": _SUPPRESS},
         },
     },
 }
@@ -54,6 +96,12 @@ class _Validator(cerberus.Validator):  # type: ignore[misc]
     types_mapping = cerberus.Validator.types_mapping.copy()
     types_mapping["integer"] = cerberus.TypeDefinition("integer", (int,), (bool,))
     types_mapping["number"] = cerberus.TypeDefinition("number", (int, float), (bool,))
+
+    def _validate_regex(self, pattern: str, field: str, value: Any) -> None:
+        """{'type': 'string'}"""
+        # cerberus appends `$` and uses match(), and `$` also matches before a final newline: "shop\n" passed
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            self._error(field, cerr.REGEX_MISMATCH)
 
 
 class SpecSchema:
@@ -131,8 +179,9 @@ def validate_spec(spec: Spec, schema: SpecSchema, pm: pluggy.PluginManager) -> N
     """Raise one SpecError listing every schema and plugin problem of `spec`, or return."""
     problems = _schema_problems(spec, schema)
     if not problems:
-        for _plugin, found in call_each(pm, "gwpipe_validate_spec", spec=spec):
-            problems.extend(found or [])
+        results = call_each(pm, "gwpipe_validate_spec", spec=spec)
+        for _plugin, found in results_of_type(results, "gwpipe_validate_spec", Problem, "Problem"):
+            problems.extend(found)
     if problems:
         problems.sort(key=lambda p: _sort_key(p.where))
         raise SpecError(*_dedupe(problems))
@@ -234,8 +283,10 @@ def _message(spec: Spec, schema: dict[str, Any], error: Any, path: tuple[Any, ..
         got = _type_name(value)
         loc = spec.locations.get(path)
         note = ""
+        # "quote it" only helps where a string is wanted; for an integer field it would be wrong advice
         if (
-            loc is not None
+            wanted == "string"
+            and loc is not None
             and loc.raw is not None
             and got in ("boolean", "integer", "number", "date", "timestamp", "null")
         ):

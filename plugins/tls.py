@@ -13,6 +13,7 @@ from gwpipe.spec import Spec
 from . import _istio as istio
 
 NAME = "tls"
+ISSUER_TYPE_ANNOTATION = "gwpipe.dev/issuer-type"
 DEFAULT_HTTPS_PORT = 443
 CERT_MANAGER_API = "cert-manager.io/v1"
 TLS_VERSIONS = ("TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3")
@@ -276,6 +277,8 @@ def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
                     "issuer_ref": _issuer_ref(certificate["issuerRef"], "issuerRef"),
                     "duration": certificate.get("duration"),
                     "renew_before": certificate.get("renewBefore"),
+                    # the issuer object lives outside the GitOps tree; checks read its type from here
+                    "annotations": {ISSUER_TYPE_ANNOTATION: certificate["issuerType"]},
                 },
             )
         )

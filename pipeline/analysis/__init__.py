@@ -1,11 +1,51 @@
-"""Istio admission rules and analyzers over a rendered set (being built)."""
+"""Istio admission rules and analyzers over a rendered set (`analysis_findings`) or files (`gwpipe analyze`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import yaml
 from gwpipe.model import Finding, RenderedObject
 from gwpipe.spec import Spec
+
+from .cluster import workload_inventory
+from .manifests import ManifestSet, manifest_of
+from .run import analyze
+from .suppress import Suppression, parse_suppression
+
+__all__ = ["analysis_findings", "analyze", "spec_inventory", "spec_suppressions", "target_version"]
+
+
+def target_version(spec: Spec) -> tuple[int, int]:
+    from gwpipe.plugins._istio import version
+
+    found: tuple[int, int] = version(spec)
+    return found
+
+
+def spec_inventory(spec: Spec) -> list[dict[str, Any]]:
+    """`checks.inventory` plus the http plugin's gateway `workloads` (pods with those labels and a Service)."""
+    from gwpipe.plugins._istio import istio_namespace, workloads
+
+    checks = spec.get("checks") or {}
+    return list(checks.get("inventory") or []) + workload_inventory(workloads(spec), istio_namespace(spec))
+
+
+def spec_suppressions(spec: Spec) -> list[Suppression]:
+    found = (parse_suppression(s) for s in (spec.get("checks") or {}).get("suppress") or [])
+    return [s for s in found if s is not None]
+
+
+def _composer(text: str) -> Any:
+    return lambda: yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def analysis_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     """Admission-rule and analyzer findings for one environment's rendered objects."""
-    return []
+    manifests = ManifestSet(
+        manifest_of(o.obj, o.request.namespace or "default", o.path, 1, _composer(o.text), relative_lines=True)
+        for o in objects
+    )
+    return analyze(
+        manifests, spec_inventory(spec), target_version(spec), spec_suppressions(spec), services_declared=False
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from gwpipe.engine import Options, Pipeline
-from gwpipe.errors import SpecError
+from gwpipe.errors import CheckError, SpecError
 from gwpipe.manager import create_manager
 from gwpipe.testing import build, find, write_spec
 
@@ -185,3 +185,22 @@ def test_a_foreign_secret_is_reported_once_without_a_misleading_ca_hint(spec_dir
         'hosts["a.example.com"].tls.credentialName: secret must be in the gateway workload namespace '
         "'istio-system', got 'other/a'"
     ]
+
+
+@pytest.mark.parametrize("issuer_type", ["ca", "selfsigned", "vault"])
+def test_a_ca_issuers_certificate_counts_as_the_client_ca_in_a_full_build(spec_dir: Path, issuer_type: str) -> None:
+    # the issuer lives outside the GitOps tree: its declared type, recorded on the Certificate, tells
+    # the analyzers that cert-manager writes ca.crt into the Secret (no IST0161 for MUTUAL)
+    certificate = {"issuerRef": {"name": "internal"}, "issuerType": issuer_type}
+    hosts = {"a.example.com": {"tls": {"credentialName": "a", "certificate": certificate}, "mtls": {}}}
+    bundle = build(spec_dir, spec(hosts))
+    cert = find(bundle.objects, "Certificate", "a")
+    assert cert["metadata"]["annotations"]["gwpipe.dev/issuer-type"] == issuer_type
+    assert not [f for f in bundle.findings if f.code == "IST0161"]
+
+
+def test_a_venafi_certificate_is_not_assumed_to_carry_a_client_ca(spec_dir: Path) -> None:
+    certificate = {"issuerRef": {"name": "internal"}, "issuerType": "venafi"}
+    hosts = {"a.example.com": {"tls": {"credentialName": "a", "certificate": certificate}, "mtls": {}}}
+    with pytest.raises(CheckError, match=r"IST0161 Gateway shop/edge: .*"):
+        build(spec_dir, spec(hosts))

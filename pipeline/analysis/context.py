@@ -1,0 +1,31 @@
+"""What every rule and analyzer receives: the manifests, the cluster picture, the target version, a reporter."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from gwpipe.model import Finding
+
+from .cluster import Cluster
+from .manifests import Manifest, ManifestSet, Path_
+from .messages import level_of
+
+
+@dataclass
+class Context:
+    manifests: ManifestSet
+    cluster: Cluster
+    version: tuple[int, int]
+    now: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
+    findings: list[Finding] = field(default_factory=list)
+
+    def report(self, m: Manifest, code: str, message: str, path: Path_ = (), level: str | None = None) -> None:
+        """Record a finding on manifest `m`, located at the field `path` when the source is known."""
+        self.findings.append(
+            Finding(code, level or level_of(code), m.kind, m.namespace, m.name, message, m.file, m.line_of(path))
+        )
+
+    def rule(self, m: Manifest, rule: str, message: str, path: Path_ = (), warning: bool = False) -> None:
+        """An admission rule: errors are IST0106 (SchemaValidationError), warnings IST0133 (SchemaWarning)."""
+        self.report(m, "IST0133" if warning else "IST0106", f"{rule}: {message}", path)

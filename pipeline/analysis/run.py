@@ -1,0 +1,63 @@
+"""Run every admission rule and analyzer over a manifest set, then dedupe, sort and apply suppressions."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from gwpipe.model import Finding
+
+from .analyzers.gateways import check_gateways
+from .analyzers.telemetry import check_telemetries
+from .analyzers.virtualservices import check_virtual_services
+from .cluster import build_cluster
+from .context import Context
+from .manifests import Manifest, ManifestSet
+from .rules.gateway import check_gateway
+from .rules.istiooperator import check_istio_operator
+from .rules.telemetry import check_telemetry
+from .rules.virtualservice import check_virtual_service
+from .suppress import Suppression, unsuppressed
+
+RULES: dict[str, Callable[[Context, Manifest], None]] = {
+    "Gateway": check_gateway,
+    "VirtualService": check_virtual_service,
+    "Telemetry": check_telemetry,
+    "IstioOperator": check_istio_operator,
+}
+ANALYZERS: tuple[Callable[[Context], None], ...] = (check_gateways, check_virtual_services, check_telemetries)
+
+
+def analyze(
+    manifests: ManifestSet,
+    inventory: list[dict[str, Any]],
+    version: tuple[int, int],
+    suppressions: list[Suppression] | None = None,
+    now: datetime.datetime | None = None,
+    services_declared: bool = True,
+) -> list[Finding]:
+    """Every admission-rule and analyzer finding for the set, deduplicated, sorted, suppressions applied.
+
+    `services_declared`: Service manifests in the set describe their namespace's Services (files given to
+    `gwpipe analyze`); a render's own gateway Services do not, only inventory Services do.
+    """
+    ctx = Context(manifests, build_cluster(manifests, inventory, services_declared), version)
+    if now is not None:
+        ctx.now = now
+    for m in manifests:
+        rule = RULES.get(m.kind)
+        if rule is not None and m.api_version.split("/")[0] in _GROUPS[m.kind]:
+            rule(ctx, m)
+    for analyzer in ANALYZERS:
+        analyzer(ctx)
+    found = unsuppressed(list(dict.fromkeys(ctx.findings)), manifests, suppressions or [])
+    return sorted(found, key=lambda f: (f.file or "", f.line or 0, f.kind, f.namespace, f.name, f.code, f.message))
+
+
+_GROUPS = {
+    "Gateway": {"networking.istio.io"},
+    "VirtualService": {"networking.istio.io"},
+    "Telemetry": {"telemetry.istio.io"},
+    "IstioOperator": {"install.istio.io"},
+}
