@@ -17,9 +17,6 @@ def test_walkthrough_has_no_error_findings(path: Path) -> None:
     pipeline = Pipeline(Options(fail_level="Error"), pm=create_manager(entry_points=False))
     spec = pipeline.load(path, path.parent)
     pipeline.options.fail_level = "Error"
-    from gwpipe.render import make_environment, render_requests
-
-    resources = pipeline.plan(spec)
-    objects = render_requests(spec, list(resources), make_environment([], pipeline._template_folders()))
+    objects = pipeline.render(spec)
     errors = [str(f) for f in analysis_findings(spec, objects) if f.level == "Error"]
     assert errors == []
