@@ -3,7 +3,9 @@
 Each line: hosts, objects rendered, wall_s (a fresh `gwpipe render` process end to end:
 validation, checks and commit into a new GitOps repository), floor_s (PyYAML's CSafeDumper
 alone dumping the same objects), their ratio, and the render process's peak RSS.
-Usage: python benchmarks/render_scale.py [N ...]   (default 10 100 1000 2000)
+Usage: python benchmarks/render_scale.py [--dir DIR] [N ...]   (default 10 100 1000 2000)
+--dir puts the workspace and the GitOps repository there (default: the system temp folder), to
+tell the cost of gwpipe from the cost of a busy disk (e.g. --dir /dev/shm).
 """
 
 from __future__ import annotations
@@ -90,9 +92,10 @@ def help_time() -> float:
     return time.perf_counter() - start
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], base: str | None) -> None:
+    print(f"workspace: {base or tempfile.gettempdir()}; CRD source: {os.environ.get('GWPIPE_CRDS') or 'none'}")
     for hosts in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory(dir=base) as tmp:
             workspace = Path(tmp)
             (workspace / "environments").mkdir()
             (workspace / "environments" / "bench.yaml").write_text(spec_text(hosts))
@@ -108,4 +111,8 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [10, 100, 1000, 2000])
+    args = sys.argv[1:]
+    folder = None
+    if args[:1] == ["--dir"]:
+        folder, args = args[1], args[2:]
+    main([int(a) for a in args] or [10, 100, 1000, 2000], folder)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 from .errors import CheckError, Problem, SpecError, UsageError
@@ -190,6 +189,8 @@ def _download(source: Source) -> bytes:
     cached = cache_path(source.ref)
     if cached.is_file():
         return cached.read_bytes()
+    import requests  # only a URL source needs it
+
     try:
         with requests.get(source.ref, timeout=TIMEOUT_S, stream=True) as response:
             if response.status_code != 200:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .corekinds import CoreSchemas, core_schemas
-from .crds import Catalog, Crd, Node, catalog, compiled
 from .crdsources import ENV_VAR, configured_sources
 from .model import Finding, RenderedObject
 from .schemaconv import normalize
 from .schemamessages import Path_, translate
 from .spec import Spec
 from .yamlload import format_path
+
+if TYPE_CHECKING:  # the CRD and CEL machinery is imported only when a CRD source is configured
+    from .crds import Catalog, Crd, Node
 
 SCHEMA = "IST0106"  # Istio's SchemaValidationError
 RULE = "GWP0100"  # an x-kubernetes-validations rule rejects the object
@@ -31,7 +33,11 @@ def schema_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     if not objects:
         return []
     sources = configured_sources(spec)
-    loaded = catalog(sources) if sources else None
+    loaded = None
+    if sources:
+        from .crds import catalog
+
+        loaded = catalog(sources)
     core = core_schemas()
     findings: list[Finding] = []
     unchecked: set[str] = set()
@@ -88,6 +94,8 @@ def _check_custom(obj: RenderedObject, crd: Crd, version: str, core: CoreSchemas
     if entry.get("deprecated"):
         warning = entry.get("deprecationWarning") or f"{obj.obj['apiVersion']} {crd.kind} is deprecated"
         findings.append(_finding(obj, DEPRECATED, str(warning), "Warning"))
+    from .crds import compiled
+
     cv = compiled(crd, version, core)
     for reason in cv.skipped:
         findings.append(_finding(obj, UNEVALUATED, f"rule not evaluated: {reason}", "Warning"))

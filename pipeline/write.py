@@ -17,6 +17,7 @@ from .errors import Problem, WriteError
 from .model import RenderedObject, ResourceRequest
 from .render import object_path
 
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter is ~10x faster when present
 KUSTOMIZATION = "kustomization.yaml"
 DELETE_RATIO = 0.5
 _GUARDED_KINDS = ("namespace-", "gateway-")
@@ -51,7 +52,7 @@ class TreeChange:
 def kustomization(paths: Iterable[str]) -> bytes:
     """A kustomization that lists `paths` (files or shard folders), so `kubectl kustomize` builds the folder."""
     doc = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(paths)}
-    return yaml.safe_dump(doc, sort_keys=False).encode()
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False).encode()
 
 
 def is_controller(request: ResourceRequest) -> bool:
