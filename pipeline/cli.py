@@ -69,9 +69,7 @@ def failures() -> Iterator[None]:
         yield
     except GwpipeError as exc:
         if STATE.debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         fail(exc.problems, exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException, SystemExit):
         raise
@@ -79,10 +77,19 @@ def failures() -> Iterator[None]:
         # the reader went away (`gwpipe plugins | head`): not an error of ours, and nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the contract: any other exception is a reported bug, not a crash
         if STATE.debug:
-            raise
+            _print_traceback()
         fail([Problem("internal", f"{type(exc).__name__}: {exc} (this is a bug; rerun with --debug)")], 1)
+
+
+def _print_traceback() -> None:
+    """The current traceback on stderr, with key material redacted: --debug output is logged too."""
+    import traceback
+
+    from .secrets import redact
+
+    click.echo(redact(traceback.format_exc()).rstrip("\n"), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -207,12 +207,17 @@ def commit_message(env: str, change: TreeChange, bundle: Bundle, previous: dict[
         for path in paths:
             ref = by_path.get(path) or _ref_of(previous.get(path, b""), path)
             if ref:
-                lines.append(f"{verb}: {ref}")
+                lines.append(f"{verb}: {_printable(ref)}")
     shown = lines[:limit]
     if len(lines) > limit:
         shown.append(f"... and {len(lines) - limit} more")
     summary = f"{len(change.added)} added, {len(change.changed)} changed, {len(change.removed)} removed"
     return f"gwpipe: render {env} ({summary})\n\n" + "\n".join(shown) + "\n"
+
+
+def _printable(text: str) -> str:
+    """One line of printable text: a name read back from a hand-edited file cannot add lines or trailers."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _ref_of(data: bytes, path: str) -> str | None:

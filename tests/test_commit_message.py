@@ -1,0 +1,20 @@
+"""The render commit message: deterministic, one line per changed object, nothing injected from old files."""
+
+from __future__ import annotations
+
+from gwpipe.engine import Bundle, commit_message
+from gwpipe.spec import Spec
+from gwpipe.write import TreeChange
+
+EVIL = b'apiVersion: v1\nkind: Service\nmetadata:\n  name: "x\\nSigned-off-by: evil"\n  namespace: shop\n'
+
+
+def test_a_removed_objects_name_cannot_add_trailer_lines() -> None:
+    change = TreeChange(removed=["shop/service-x.yaml"], existing=1)
+    bundle = Bundle(Spec("prod", "environments/prod.yaml", {}), [], [], {})
+    message = commit_message("prod", change, bundle, {"shop/service-x.yaml": EVIL})
+    assert message.splitlines() == [
+        "gwpipe: render prod (0 added, 0 changed, 1 removed)",
+        "",
+        "removed: Service shop/x\\x0aSigned-off-by: evil",
+    ]
