@@ -7,7 +7,7 @@ from typing import Any
 
 import pluggy
 
-from .manager import call_each
+from .manager import call_each, results_of_type
 from .model import Finding, RenderedObject
 from .secrets import find_secrets
 from .spec import Spec
@@ -29,13 +29,13 @@ def core_findings(objects: list[RenderedObject]) -> list[Finding]:
     for obj in objects:
         r = obj.request
         name_ok = (
-            _LABEL.match(r.name) and len(r.name) <= 63
+            _LABEL.fullmatch(r.name) and len(r.name) <= 63
             if r.kind in _LABEL_KINDS
-            else (_SUBDOMAIN.match(r.name) and len(r.name) <= 253)
+            else (_SUBDOMAIN.fullmatch(r.name) and len(r.name) <= 253)
         )
         if not name_ok:
             findings.append(_finding(obj, "GWP0001", f"name {r.name!r} is not a valid Kubernetes name for a {r.kind}"))
-        if r.namespace is not None and not (_LABEL.match(r.namespace) and len(r.namespace) <= 63):
+        if r.namespace is not None and not (_LABEL.fullmatch(r.namespace) and len(r.namespace) <= 63):
             findings.append(_finding(obj, "GWP0001", f"namespace {r.namespace!r} is not a DNS-1123 label"))
         if r.kind == "Secret" and _has_data(obj.obj):
             findings.append(
@@ -62,6 +62,7 @@ def run_checks(pm: pluggy.PluginManager, spec: Spec, objects: list[RenderedObjec
     from .schemacheck import schema_findings
 
     findings = core_findings(objects) + schema_findings(spec, objects) + analysis_findings(spec, objects)
-    for _plugin, found in call_each(pm, "gwpipe_check", spec=spec, objects=objects):
-        findings.extend(found or [])
+    results = call_each(pm, "gwpipe_check", spec=spec, objects=objects)
+    for _plugin, found in results_of_type(results, "gwpipe_check", Finding, "Finding"):
+        findings.extend(found)
     return sorted(set(findings), key=lambda f: (f.file or "", f.kind, f.namespace, f.name, f.code, f.message))

@@ -73,12 +73,19 @@ class GitopsRepo:
 
     def commit(self, folder: str, message: str) -> str | None:
         """Stage everything under `folder` and commit only that; None when nothing changed."""
-        self.git.add("-A", "--", folder)
-        staged = self.git.diff("--cached", "--name-only", "--", folder)
-        if not staged.strip():
-            return None
-        env = dict(os.environ) if self._has_identity() else {**os.environ, **IDENTITY}
-        self.git.commit("--no-verify", "-q", "-m", message, "--", folder, env=env)
+        import git
+
+        try:
+            self.git.add("-A", "--", folder)
+            staged = self.git.diff("--cached", "--name-only", "--", folder)
+            if not staged.strip():
+                return None
+            env = dict(os.environ) if self._has_identity() else {**os.environ, **IDENTITY}
+            self.git.commit("--no-verify", "-q", "-m", message, "--", folder, env=env)
+        except git.GitCommandError as exc:
+            detail = str(exc.stderr or "").strip().splitlines()
+            what = detail[-1] if detail else f"exit status {exc.status}"
+            raise GitError(Problem(f"{self.path} ({self.branch()})", f"cannot commit: {what}")) from None
         return str(self.repo.head.commit.hexsha)
 
     def unstage(self, folder: str) -> None:

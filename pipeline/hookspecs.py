@@ -81,6 +81,7 @@ def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
 def gwpipe_template_folders() -> dict[str, str]:
     """Collect template folders: a mapping of prefix to a directory of jinja2 templates.
 
+    Called once per environment, when its jinja2 environment is built (before rendering).
     A request's ``template`` ``"tls/gateway-server.yaml.j2"`` is looked up under the folder
     registered for prefix ``tls``. Built-in plugins use the bundled ``templates/`` folder and
     need not implement this; third-party plugins return their own. User override folders are

@@ -58,7 +58,7 @@ def create_manager(blocked: Iterable[str] = (), entry_points: bool = True) -> pl
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(Problem(f"plugin {pm.get_name(exc.plugin)!r}", str(exc))) from None
+        raise PluginError(Problem(f"plugin {pm.get_name(exc.plugin)!r}", _one_line(exc))) from None
     return pm
 
 
@@ -66,9 +66,14 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
     try:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as exc:
-        raise PluginError(Problem(f"plugin {name!r}", str(exc))) from None
+        raise PluginError(Problem(f"plugin {name!r}", _one_line(exc))) from None
     except ValueError as exc:
-        raise PluginError(Problem(f"plugin {name!r}", str(exc))) from None
+        raise PluginError(Problem(f"plugin {name!r}", _one_line(exc))) from None
+
+
+def _one_line(exc: Exception) -> str:
+    """pluggy's multi-line validation message as one `error:` line."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -109,6 +114,20 @@ def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[
             raise PluginError(Problem(f"plugin {impl.plugin_name!r}: {hook}", f"{type(exc).__name__}: {exc}")) from exc
         results.append((impl.plugin_name, result))
     return results
+
+
+def results_of_type(results: list[tuple[str, Any]], hook: str, item: type, what: str) -> list[tuple[str, list[Any]]]:
+    """Each plugin's result as a list of `item` (None counts as empty); anything else names plugin and hook."""
+    checked = []
+    for plugin, result in results:
+        if result is None:
+            result = []
+        if not isinstance(result, list) or not all(isinstance(x, item) for x in result):
+            raise PluginError(
+                Problem(f"plugin {plugin!r}: {hook}", f"must return a list of {what}, got {type(result).__name__}")
+            )
+        checked.append((plugin, result))
+    return checked
 
 
 def plugin_infos(pm: pluggy.PluginManager) -> list[PluginInfo]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Sequence
+import re
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,10 @@ except ImportError:  # pragma: no cover
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_OBJECT_BYTES = 1024 * 1024
+# wall-clock budget for rendering one object with user-supplied (sandboxed) templates
+USER_TEMPLATE_SECONDS = 5.0
+# characters YAML reads as line breaks or refuses outright; JSON leaves them raw, so escape them
+_YAML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gwpipe"}
 
 
@@ -46,6 +55,42 @@ def builtin_template_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+class BoundedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """The sandbox for user templates, also refusing `*` and `**` results too large to render."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_OBJECT_BYTES
+                ):
+                    raise jinja2.exceptions.SecurityError(f"'*' would build more than {MAX_OBJECT_BYTES} items")
+        if operator == "**" and isinstance(right, int) and isinstance(left, int) and abs(left) > 1 and right > 1024:
+            raise jinja2.exceptions.SecurityError("'**' exponent larger than 1024 refused")
+        return super().call_binop(context, operator, left, right)
+
+
+class TemplateTimeout(Exception):
+    """A user template ran longer than USER_TEMPLATE_SECONDS."""
+
+
+def _undefined_in_json(value: Any) -> Any:
+    """`tojson` of an undefined variable must fail as undefined (naming it), not as a TypeError."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def yaml_safe_json(value: Any, **kwargs: Any) -> str:
+    """JSON that a YAML parser reads back to the same value: YAML line breaks and non-printables escaped."""
+    text = json.dumps(value, **kwargs)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def make_environment(overrides: list[Path], folders: dict[str, str]) -> jinja2.Environment:
     """One environment per run: strict undefined, user folders first, sandboxed when users supply templates."""
     loaders: list[jinja2.BaseLoader] = [NoSymlinkLoader([str(p) for p in overrides])] if overrides else []
@@ -60,10 +105,11 @@ def make_environment(overrides: list[Path], folders: dict[str, str]) -> jinja2.E
         "trim_blocks": True,
         "lstrip_blocks": True,
     }
-    env: jinja2.Environment = (
-        jinja2.sandbox.ImmutableSandboxedEnvironment(**options) if overrides else jinja2.Environment(**options)
-    )
-    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    env: jinja2.Environment = BoundedSandbox(**options) if overrides else jinja2.Environment(**options)
+    env.policies["json.dumps_function"] = yaml_safe_json
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False, "default": _undefined_in_json}
+    # lipsum draws random text: output must not depend on anything but the spec
+    env.globals.pop("lipsum", None)
     return env
 
 
@@ -115,14 +161,67 @@ def _render_one(spec: Spec, template: jinja2.Template, request: ResourceRequest)
         "labels": {**request.values.get("labels", {}), **MANAGED_BY},
         "annotations": {**request.values.get("annotations", {}), **provenance(spec, request)},
     }
+    limit = template_seconds() if template.environment.sandboxed else None
     try:
-        return template.render(request.values, meta=meta, api_version=request.api_version)
+        with _deadline(limit):
+            return _bounded_render(template, request, meta)
     except RenderError:
         raise
+    except TemplateTimeout as exc:
+        where = _template_where(exc, request.template)
+        raise RenderError(Problem(where, f"rendering {request.ref} took longer than {limit} s; refused")) from None
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{_short_template(exc.filename or exc.name or request.template)}:{exc.lineno}"
+        raise RenderError(Problem(where, f"template syntax error: {exc.message}")) from None
     except jinja2.TemplateError as exc:
         raise RenderError(Problem(_template_where(exc, request.template), _describe(exc))) from None
     except Exception as exc:  # noqa: BLE001 - a template bug must name the template, not crash
         raise RenderError(Problem(_template_where(exc, request.template), f"{type(exc).__name__}: {exc}")) from None
+
+
+def template_seconds() -> float:
+    """The wall-clock limit for one object rendered by user templates: GWPIPE_TEMPLATE_SECONDS or 5 s."""
+    raw = os.environ.get("GWPIPE_TEMPLATE_SECONDS", str(USER_TEMPLATE_SECONDS))
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise RenderError(Problem("GWPIPE_TEMPLATE_SECONDS", f"expected a positive number of seconds, got {raw!r}"))
+    return seconds
+
+
+def _bounded_render(template: jinja2.Template, request: ResourceRequest, meta: dict[str, Any]) -> str:
+    """Render chunk by chunk and stop as soon as the object is larger than MAX_OBJECT_BYTES."""
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(request.values, meta=meta, api_version=request.api_version):
+        size += len(chunk)
+        if size > MAX_OBJECT_BYTES:
+            raise RenderError(
+                Problem(f"template {request.template}", f"{request.ref} is larger than {MAX_OBJECT_BYTES} bytes")
+            )
+        parts.append(chunk)
+    return "".join(parts)
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise TemplateTimeout after `seconds` of wall-clock time (main thread only, where signals arrive)."""
+    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TemplateTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _load(env: jinja2.Environment, request: ResourceRequest) -> jinja2.Template:
@@ -131,9 +230,8 @@ def _load(env: jinja2.Environment, request: ResourceRequest) -> jinja2.Template:
     except jinja2.TemplateNotFound as exc:
         raise RenderError(Problem(f"plugin {request.plugin!r}", f"template {exc.name!r} not found")) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(
-            Problem(f"{exc.filename or exc.name}:{exc.lineno}", f"template syntax error: {exc.message}")
-        ) from None
+        where = f"{_short_template(exc.filename or exc.name or request.template)}:{exc.lineno}"
+        raise RenderError(Problem(where, f"template syntax error: {exc.message}")) from None
 
 
 def _describe(exc: Exception) -> str:

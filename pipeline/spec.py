@@ -9,23 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, SpecError
-from .yamlload import Location, Path_, load_yaml_file
+from .yamlload import Location, Path_, format_path, load_yaml_file
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_EXTENDS = 8
-
-
-def format_path(path: Path_) -> str:
-    """`hosts["a.example.com"].tls.mode` from ('hosts', 'a.example.com', 'tls', 'mode')."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
-            out += f".{part}" if out else part
-        else:
-            out += f'["{part}"]'
-    return out
 
 
 @dataclass
@@ -62,7 +49,7 @@ class Spec:
 
 def check_name(name: str, what: str, where: str) -> None:
     """Refuse a name that is not a DNS-1123 label: it becomes a path and a Kubernetes name."""
-    if len(name) > 63 or not NAME_RE.match(name):
+    if len(name) > 63 or not NAME_RE.fullmatch(name):
         raise SpecError(
             Problem(
                 where,

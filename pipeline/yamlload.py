@@ -74,7 +74,8 @@ def load_yaml_bytes(raw: bytes, display: str) -> Loaded:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError(Problem(f"{display}:{line}", f"invalid UTF-8 at byte {exc.start}")) from None
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(Problem(f"{display}:{line}:{col}", f"invalid UTF-8 at byte {exc.start}")) from None
     bad = _CONTROL.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
@@ -93,12 +94,15 @@ def load_yaml_bytes(raw: bytes, display: str) -> Loaded:
         raise SpecError(Problem(display, f"invalid YAML: {exc}")) from None
     except RecursionError:
         raise SpecError(Problem(display, f"nesting too deep (more than {MAX_DEPTH} levels)")) from None
-    nodes = [n for n in nodes if n is not None]
+    # a document that is only `---` composes to an empty null scalar: still an empty spec
+    nodes = [n for n in nodes if n is not None and n.tag != "tag:yaml.org,2002:null"]
     if not nodes:
         raise SpecError(Problem(display, "spec is empty"))
     if len(nodes) > 1:
         mark = nodes[1].start_mark
-        raise SpecError(Problem(f"{display}:{mark.line + 1}", "a spec holds one YAML document; found a second"))
+        raise SpecError(
+            Problem(f"{display}:{mark.line + 1}:{mark.column + 1}", "a spec holds one YAML document; found a second")
+        )
     root = nodes[0]
     if not isinstance(root, yaml.MappingNode):
         raise SpecError(Problem(_where(display, root), "spec must be a mapping of keys to values"))
@@ -110,8 +114,23 @@ def load_yaml_bytes(raw: bytes, display: str) -> Loaded:
     return Loaded(data, builder.locations)
 
 
-def _where(display: str, node: yaml.Node) -> str:
-    return f"{display}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+def format_path(path: Path_) -> str:
+    """`hosts["a.example.com"].tls.mode` from ('hosts', 'a.example.com', 'tls', 'mode')."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f'["{part}"]'
+    return out
+
+
+def _where(display: str, node: yaml.Node, path: Path_ = ()) -> str:
+    """`file:line:col`, plus `: dotted.field` when the node sits below the top level."""
+    head = f"{display}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+    return f"{head}: {format_path(path)}" if path else head
 
 
 class _Builder:
@@ -127,15 +146,19 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
         if depth > MAX_DEPTH:
-            raise SpecError(Problem(_where(self.display, node), f"nesting too deep (more than {MAX_DEPTH} levels)"))
+            raise SpecError(
+                Problem(_where(self.display, node, path), f"nesting too deep (more than {MAX_DEPTH} levels)")
+            )
         # composed nodes are shared between alias uses, so a node seen before is an alias use
         if id(node) in self._seen_nodes:
             self._alias_uses += 1
             if self._alias_uses > MAX_ALIASES:
-                raise SpecError(Problem(_where(self.display, node), f"more than {MAX_ALIASES} YAML alias uses"))
+                raise SpecError(Problem(_where(self.display, node, path), f"more than {MAX_ALIASES} YAML alias uses"))
         self._seen_nodes[id(node)] = 1
         if node.tag not in _SAFE_TAGS:
-            self.problems.append(Problem(_where(self.display, node), f"YAML tag {node.tag} is not allowed in a spec"))
+            self.problems.append(
+                Problem(_where(self.display, node, path), f"YAML tag {node.tag} is not allowed in a spec")
+            )
             return None
         raw = node.value if isinstance(node, yaml.ScalarNode) else None
         self.locations[path] = Location(self.display, node.start_mark.line + 1, node.start_mark.column + 1, raw)
@@ -144,7 +167,7 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        return self._scalar(node)
+        return self._scalar(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -152,13 +175,15 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 self.problems.append(
-                    Problem(_where(self.display, key_node), "merge keys (<<) are not allowed in a spec")
+                    Problem(_where(self.display, key_node, path), "merge keys (<<) are not allowed in a spec")
                 )
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
                 self.problems.append(
-                    Problem(_where(self.display, key_node), f"mapping keys must be strings, got {shown!r}; quote it")
+                    Problem(
+                        _where(self.display, key_node, path), f"mapping keys must be strings, got {shown!r}; quote it"
+                    )
                 )
                 continue
             key = key_node.value
@@ -166,7 +191,7 @@ class _Builder:
             if key in first_line:
                 self.problems.append(
                     Problem(
-                        _where(self.display, key_node),
+                        _where(self.display, key_node, (*path, key)),
                         f"duplicate key {key!r} (first defined at line {first_line[key]})",
                     )
                 )
@@ -175,16 +200,21 @@ class _Builder:
             result[key] = self.build(value_node, (*path, key), depth + 1)
         return result
 
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
         if node.tag == "tag:yaml.org,2002:int" and _AMBIGUOUS_INT.match(node.value):
             value = self._constructor.construct_object(node)
             self.problems.append(
                 Problem(
-                    _where(self.display, node),
+                    _where(self.display, node, path),
                     f"ambiguous number {node.value!r} (YAML 1.1 reads it as {value}); write it plainly or quote it",
                 )
             )
             return value
         if node.tag == "tag:yaml.org,2002:str":
+            # an escaped control character ("\x1b") reaches no raw-text check; refuse it here too
+            bad = _CONTROL.search(node.value)
+            if bad:
+                what = f"control character U+{ord(bad.group()):04X} not allowed in a value"
+                self.problems.append(Problem(_where(self.display, node, path), what))
             return node.value
         return self._constructor.construct_object(node)
