@@ -15,6 +15,7 @@ from cerberus import errors as cerr
 from .errors import PluginError, Problem, SpecError
 from .manager import call_each, results_of_type
 from .parallel import fork_map
+from .secrets import find_secrets
 from .spec import Spec
 
 _DNS_LABEL = {"type": "string", "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "maxlength": 63}
@@ -89,6 +90,7 @@ CORE_SCHEMA: dict[str, Any] = {
 }
 CORE_OWNER = "core"
 MIN_PARALLEL = 400
+MAX_SHOWN = 80  # characters of a value an error message quotes
 
 
 class _Validator(cerberus.Validator):  # type: ignore[misc]
@@ -177,7 +179,7 @@ def _locate(schema: dict[str, Any], location: str, plugin: str) -> dict[str, Any
 
 def validate_spec(spec: Spec, schema: SpecSchema, pm: pluggy.PluginManager) -> None:
     """Raise one SpecError listing every schema and plugin problem of `spec`, or return."""
-    problems = _schema_problems(spec, schema)
+    problems = _secret_problems(spec, spec.data, ()) + _schema_problems(spec, schema)
     if not problems:
         results = call_each(pm, "gwpipe_validate_spec", spec=spec)
         for _plugin, found in results_of_type(results, "gwpipe_validate_spec", Problem, "Problem"):
@@ -185,6 +187,30 @@ def validate_spec(spec: Spec, schema: SpecSchema, pm: pluggy.PluginManager) -> N
     if problems:
         problems.sort(key=lambda p: _sort_key(p.where))
         raise SpecError(*_dedupe(problems))
+
+
+def _secret_problems(spec: Spec, value: Any, path: tuple[Any, ...]) -> list[Problem]:
+    """Key material anywhere in a spec, named by field and never shown: specs are committed and logged."""
+    if isinstance(value, str):
+        kinds = find_secrets(value)
+        if kinds:
+            what = f"contains a {kinds[0]} (value redacted, {len(value.encode())} bytes)"
+            hint = "keys never go in a spec: reference a Secret with credentialName, or let cert-manager issue it"
+            return [spec.problem(path, what, hint)]
+        return []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _secret_problems(spec, v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _secret_problems(spec, v, (*path, i))]
+    return []
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message may quote it: secret-looking values redacted, long ones cut."""
+    text = repr(value)
+    if find_secrets(text):
+        return f"<redacted, {len(text.encode())} bytes>"
+    return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 3]}..."
 
 
 def _schema_problems(spec: Spec, schema: SpecSchema) -> list[Problem]:
@@ -293,14 +319,14 @@ def _message(spec: Spec, schema: dict[str, Any], error: Any, path: tuple[Any, ..
             note = f" (YAML 1.1 read {loc.raw!r} as {got}; quote it)" if loc.raw else ""
         return f"expected {wanted}, got {got}{note}"
     if code == cerr.UNALLOWED_VALUE.code:
-        return f"unsupported value, got {value!r}; allowed: {', '.join(map(str, error.constraint))}"
+        return f"unsupported value, got {_shown(value)}; allowed: {', '.join(map(str, error.constraint))}"
     if code == cerr.REGEX_MISMATCH.code:
         desc = (error.schema_path and _meta(schema, error.schema_path)) or f"the pattern {error.constraint}"
-        return f"invalid value, got {value!r}; expected {desc}"
+        return f"invalid value, got {_shown(value)}; expected {desc}"
     if code == cerr.MIN_VALUE.code:
-        return f"must be at least {error.constraint}, got {value!r}"
+        return f"must be at least {error.constraint}, got {_shown(value)}"
     if code == cerr.MAX_VALUE.code:
-        return f"must be at most {error.constraint}, got {value!r}"
+        return f"must be at most {error.constraint}, got {_shown(value)}"
     if code == cerr.MIN_LENGTH.code:
         return (
             f"needs at least {error.constraint} item(s)"
@@ -319,7 +345,9 @@ def _message(spec: Spec, schema: dict[str, Any], error: Any, path: tuple[Any, ..
         return f"requires field {error.constraint!r}"
     message = cerberus.errors.BasicErrorHandler.messages.get(code, "invalid value")
     try:
-        return str(message.format(constraint=error.constraint, field=path[-1] if path else "", value=value)).lower()
+        return str(
+            message.format(constraint=error.constraint, field=path[-1] if path else "", value=_shown(value))
+        ).lower()
     except (KeyError, IndexError, ValueError):  # pragma: no cover - defensive
         return "invalid value"
 
