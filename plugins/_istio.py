@@ -93,19 +93,6 @@ def hosts_on(spec: Spec, gateway: str) -> list[str]:
     return sorted(h for h, entry in (spec.get("hosts") or {}).items() if entry.get("gateway") == gateway)
 
 
-def host_matches(a: str, b: str) -> bool:
-    """Istio's symmetric host overlap (`host.Name.Matches`)."""
-    wa, wb = a.startswith("*"), b.startswith("*")
-    if not wa and not wb:
-        return a == b
-    if wa and not wb:
-        return b.endswith(a[1:])
-    if wb and not wa:
-        return a.endswith(b[1:])
-    longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
-    return longer[1:].endswith(shorter[1:])
-
-
 # --- TLS facts shared by the tls, redirect and mtls plugins ---
 
 SECRET_NAME_RE = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"

@@ -213,31 +213,53 @@ def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
             )
         )
     for host, entry in sorted(hosts.items()):
-        namespace = istio.namespace(spec)
+        routes = [_route(route) for route in entry["routes"]]
         requests.append(
-            ResourceRequest(
-                plugin=NAME,
-                template="http/virtualservice.yaml.j2",
-                api_version=api,
-                kind="VirtualService",
-                name=virtual_service_name(host, entry),
-                namespace=namespace,
-                values={
-                    "hosts": [host],
-                    "gateways": [gateway_ref(spec, entry["gateway"], namespace)],
-                    "http": [_route(route) for route in entry["routes"]],
-                    "tcp": [],
-                },
-            )
+            virtual_service(spec, NAME, virtual_service_name(host, entry), [host], entry["gateway"], http=routes)
         )
     return requests
 
 
-def _destination(d: dict[str, Any]) -> dict[str, Any]:
+def virtual_service(
+    spec: Spec,
+    plugin: str,
+    name: str,
+    hosts: list[str],
+    gateway: str,
+    http: list[dict[str, Any]] | None = None,
+    tcp: list[dict[str, Any]] | None = None,
+) -> ResourceRequest:
+    """A VirtualService request bound to `gateway` (never to the mesh), rendered by the http template."""
+    namespace = istio.namespace(spec)
+    return ResourceRequest(
+        plugin=plugin,
+        template="http/virtualservice.yaml.j2",
+        api_version=istio.networking_api(spec),
+        kind="VirtualService",
+        name=name,
+        namespace=namespace,
+        values={
+            "hosts": hosts,
+            "gateways": [gateway_ref(spec, gateway, namespace)],
+            "http": http or [],
+            "tcp": tcp or [],
+        },
+    )
+
+
+def destination(d: dict[str, Any]) -> dict[str, Any]:
+    """A spec destination (host, port, subset) in Istio's Destination shape."""
     out: dict[str, Any] = {"host": d["host"], "port": {"number": d["port"]}}
     if "subset" in d:
         out["subset"] = d["subset"]
     return out
+
+
+def weighted(route: dict[str, Any]) -> list[dict[str, Any]]:
+    """A spec route's `destination` or weighted `destinations` as Istio's route list."""
+    if "destination" in route:
+        return [{"destination": destination(route["destination"])}]
+    return [{"destination": destination(d), "weight": d["weight"]} for d in route["destinations"]]
 
 
 def _route(route: dict[str, Any]) -> dict[str, Any]:
@@ -247,10 +269,7 @@ def _route(route: dict[str, Any]) -> dict[str, Any]:
         out["name"] = route["name"]
     if "match" in route:
         out["match"] = [dict(m.items()) for m in route["match"]]
-    if "destination" in route:
-        out["route"] = [{"destination": _destination(route["destination"])}]
-    else:
-        out["route"] = [{"destination": _destination(d), "weight": d["weight"]} for d in route["destinations"]]
+    out["route"] = weighted(route)
     for key in ("timeout", "retries", "rewrite"):
         if key in route:
             out[key] = route[key]

@@ -197,38 +197,17 @@ def _port_problems(
 
 @hookimpl
 def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
-    requests = []
-    api = istio.networking_api(spec)
-    namespace = istio.namespace(spec)
-    for name, entry in entries(spec).items():
-        if "destination" in entry:
-            route = [{"destination": _destination(entry["destination"])}]
-        else:
-            route = [{"destination": _destination(d), "weight": d["weight"]} for d in entry["destinations"]]
-        requests.append(
-            ResourceRequest(
-                plugin=NAME,
-                template="http/virtualservice.yaml.j2",
-                api_version=api,
-                kind="VirtualService",
-                name=virtual_service_name(name, entry),
-                namespace=namespace,
-                values={
-                    "hosts": ["*"],
-                    "gateways": [http.gateway_ref(spec, entry["gateway"], namespace)],
-                    "http": [],
-                    "tcp": [{"match": [{"port": entry["port"]}], "route": route}],
-                },
-            )
+    return [
+        http.virtual_service(
+            spec,
+            NAME,
+            virtual_service_name(name, entry),
+            ["*"],
+            entry["gateway"],
+            tcp=[{"match": [{"port": entry["port"]}], "route": http.weighted(entry)}],
         )
-    return requests
-
-
-def _destination(d: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"host": d["host"], "port": {"number": d["port"]}}
-    if "subset" in d:
-        out["subset"] = d["subset"]
-    return out
+        for name, entry in entries(spec).items()
+    ]
 
 
 @hookimpl

@@ -7,6 +7,7 @@ from typing import Any
 
 from gwpipe.errors import PluginError, Problem
 from gwpipe.hookspecs import hookimpl
+from gwpipe.istio import CIPHER_SUITES, TLS_VERSIONS
 from gwpipe.model import ResourceRequest, Resources
 from gwpipe.spec import Spec
 
@@ -16,26 +17,7 @@ NAME = "tls"
 ISSUER_TYPE_ANNOTATION = "gwpipe.dev/issuer-type"
 DEFAULT_HTTPS_PORT = 443
 CERT_MANAGER_API = "cert-manager.io/v1"
-TLS_VERSIONS = ("TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3")
 ISSUER_TYPES = ("acme", "ca", "selfsigned", "vault", "venafi")
-# Istio's ValidCipherSuites; Istio only warns about others and drops them, gwpipe refuses them
-CIPHER_SUITES = (
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-    "ECDHE-ECDSA-AES128-SHA",
-    "ECDHE-RSA-AES128-SHA",
-    "ECDHE-ECDSA-AES256-SHA",
-    "ECDHE-RSA-AES256-SHA",
-    "AES128-GCM-SHA256",
-    "AES256-GCM-SHA384",
-    "AES128-SHA",
-    "AES256-SHA",
-    "DES-CBC3-SHA",
-)
 # the HTTP plugins name their servers so; an HTTPS server may not take these names
 RESERVED_PORT_NAMES = ("http", "http-redirect")
 

@@ -8,6 +8,8 @@ import ipaddress
 import re
 from typing import Generic, TypeVar
 
+from ..istio import host_matches, host_subset_of
+
 T = TypeVar("T")
 
 CLUSTER_DOMAIN = "cluster.local"
@@ -15,24 +17,8 @@ _LABEL = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 _WILDCARD_FIRST = re.compile(r"^\*?[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|^\*-[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 
 
-def matches(a: str, b: str) -> bool:
-    """`host.Name.Matches`: the two names overlap (symmetric; `*` and `*.x` are wildcards)."""
-    wa, wb = a.startswith("*"), b.startswith("*")
-    if not wa and not wb:
-        return a == b
-    if wa and not wb:
-        return b.endswith(a[1:])
-    if wb and not wa:
-        return a.endswith(b[1:])
-    longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
-    return longer[1:].endswith(shorter[1:])
-
-
-def subset_of(a: str, b: str) -> bool:
-    """`host.Name.SubsetOf`: every name `a` covers is covered by `b`."""
-    if b.startswith("*"):
-        return a.endswith(b[1:])
-    return not a.startswith("*") and a == b
+matches = host_matches
+subset_of = host_subset_of
 
 
 def names_for_namespace(hosts: list[str], namespace: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from ...istio import CIPHER_SUITES
 from ..context import Context
 from ..hosts import domain_problem, is_dns_label, is_ip
 from ..manifests import Manifest, Path_
@@ -20,28 +21,6 @@ CERT_FIELDS = (
     "credentialName",
     "credentialNames",
 )
-CIPHER_SUITES = {
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-    "ECDHE-PSK-CHACHA20-POLY1305",
-    "ECDHE-ECDSA-AES128-SHA",
-    "ECDHE-RSA-AES128-SHA",
-    "ECDHE-PSK-AES128-CBC-SHA",
-    "AES128-GCM-SHA256",
-    "AES128-SHA",
-    "ECDHE-ECDSA-AES256-SHA",
-    "ECDHE-RSA-AES256-SHA",
-    "ECDHE-PSK-AES256-CBC-SHA",
-    "AES256-GCM-SHA384",
-    "AES256-SHA",
-    "PSK-AES128-CBC-SHA",
-    "PSK-AES256-CBC-SHA",
-    "DES-CBC3-SHA",
-}
 
 
 def check_gateway(ctx: Context, m: Manifest) -> None:
