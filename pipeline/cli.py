@@ -13,11 +13,10 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, options
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_REPO = Path(".gwpipe") / "gitops"
-DEFAULT_SPECS = Path("environments")
 
 
 class State:
@@ -28,19 +27,6 @@ class State:
 
 
 STATE = State()
-
-
-def _common(func: F) -> F:
-    func = click.option("--debug", is_flag=True, help="Show tracebacks for failures.")(func)
-    func = click.option(
-        "--output",
-        "output",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        help="Output format for people or for machines.",
-    )(func)
-    return func
 
 
 def _set_common(debug: bool, output: str) -> None:
@@ -133,32 +119,14 @@ def resolve_specs(targets: tuple[str, ...], all_envs: bool, specs_dir: Path) -> 
     return unique
 
 
-def _pipeline(blocked: tuple[str, ...], templates: tuple[str, ...], **options: Any) -> Any:
+def _pipeline(blocked: tuple[str, ...], templates: tuple[str, ...], **settings: Any) -> Any:
     from .engine import Options, Pipeline
 
-    return Pipeline(Options(templates=[Path(os.path.abspath(t)) for t in templates], blocked=list(blocked), **options))
-
-
-def _target_options(func: F) -> F:
-    func = click.option("--all", "all_envs", is_flag=True, help="Every environment in the specs folder.")(func)
-    func = click.option(
-        "--specs",
-        "specs_dir",
-        type=click.Path(path_type=Path),
-        default=DEFAULT_SPECS,
-        show_default=True,
-        help="Folder of environment specs.",
-    )(func)
-    func = click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")(func)
-    func = click.option(
-        "--templates", multiple=True, metavar="DIR", help="Folder of template overrides, searched first."
-    )(func)
-    func = click.argument("targets", nargs=-1)(func)
-    return func
+    return Pipeline(Options(templates=[Path(os.path.abspath(t)) for t in templates], blocked=list(blocked), **settings))
 
 
 @main.command()
-@_target_options
+@options.targets
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Write the rendered tree to this folder instead of committing."
 )
@@ -177,7 +145,7 @@ def _target_options(func: F) -> F:
     show_default=True,
     help="Lowest finding level that stops the render.",
 )
-@_common
+@options.common
 def render(
     targets: tuple[str, ...],
     all_envs: bool,
@@ -244,8 +212,8 @@ def _report(results: list[Any]) -> None:
 
 
 @main.command()
-@_target_options
-@_common
+@options.targets
+@options.common
 def validate(
     targets: tuple[str, ...],
     all_envs: bool,
@@ -279,11 +247,11 @@ def validate(
 
 
 @main.command()
-@_target_options
+@options.targets
 @click.option(
     "--repo", type=click.Path(path_type=Path), envvar="GWPIPE_REPO", help="GitOps repository to compare with."
 )
-@_common
+@options.common
 def plan(
     targets: tuple[str, ...],
     all_envs: bool,
@@ -315,15 +283,15 @@ def plan(
 
 
 @main.command()
-@click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")
-@_common
-def plugins(blocked: tuple[str, ...], debug: bool, output: str) -> None:
+@options.plugins
+@options.common
+def plugins(blocked: tuple[str, ...], templates: tuple[str, ...], debug: bool, output: str) -> None:
     """List plugins with their versions, hooks and spec keys."""
     _set_common(debug, output)
     with failures():
         from .manager import plugin_infos
 
-        pipeline = _pipeline(blocked, ())
+        pipeline = _pipeline(blocked, templates)
         rows = [
             {
                 "name": i.name,

@@ -65,7 +65,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # a plain path entry: the test venv's .pth files (the editable gwpipe finder) are NOT processed from it
     (purelib / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     python = env / "bin" / "python"
-    run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", gwpipe_wheel)
+    run(python, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "-q", gwpipe_wheel)
     (work / "plugin-wheel").write_text(str(plugin_wheel))
     return env
 

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import click
 
+from .. import options
+
 F = TypeVar("F", bound=Callable[..., Any])
 _DURATION = re.compile(r"([0-9]{1,6})([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -22,17 +24,10 @@ def command() -> None:
 
 
 def _environment(func: F) -> F:
-    func = click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")(func)
-    func = click.option(
-        "--specs",
-        "specs_dir",
-        type=click.Path(path_type=Path),
-        default=Path("environments"),
-        show_default=True,
-        help="Folder of environment specs.",
-    )(func)
-    func = click.argument("environment")(func)
-    return func
+    func = options.specs(
+        click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")(func)
+    )
+    return click.argument("environment")(func)
 
 
 def _cluster(func: F) -> F:
@@ -45,18 +40,6 @@ def _cluster(func: F) -> F:
     )(func)
     func = click.option("--context", help="Kubeconfig context [default: current-context].")(func)
     func = click.option("--kubeconfig", help="Kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].")(func)
-    return func
-
-
-def _common(func: F) -> F:
-    func = click.option("--debug", is_flag=True, help="Show tracebacks for failures (never key material).")(func)
-    func = click.option(
-        "--output",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        help="Output format for people or for machines.",
-    )(func)
     return func
 
 
@@ -80,7 +63,7 @@ def _rendered(environment: str, specs_dir: Path, blocked: tuple[str, ...]) -> An
 @_environment
 @_cluster
 @click.option("--threshold", default="14d", show_default=True, help="Fail when a certificate expires within this.")
-@_common
+@options.common
 def status(
     environment: str,
     specs_dir: Path,
@@ -161,7 +144,7 @@ def status(
     help="GitOps repository the keys must stay out of [default: .gwpipe/gitops].",
 )
 @_cluster
-@_common
+@options.common
 def dev(
     environment: str,
     specs_dir: Path,

@@ -13,30 +13,20 @@ from typing import Any
 
 import click
 
+from .. import options
+
 SYMLINK_MODE = 0o120000
 
 
 @click.command(name="check")
-@click.argument("targets", nargs=-1)
-@click.option("--all", "all_envs", is_flag=True, help="Every environment in the specs folder.")
-@click.option(
-    "--specs",
-    "specs_dir",
-    type=click.Path(path_type=Path),
-    default=Path("environments"),
-    show_default=True,
-    help="Folder of environment specs (read from HEAD of its git repository).",
-)
+@options.targets
 @click.option(
     "--repo",
     type=click.Path(path_type=Path),
     envvar="GWPIPE_REPO",
     help="GitOps repository, or a folder inside one, whose HEAD holds the rendered tree [default: .gwpipe/gitops].",
 )
-@click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")
-@click.option("--templates", multiple=True, metavar="DIR", help="Folder of template overrides, searched first.")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
-@click.option("--debug", is_flag=True, help="Show tracebacks for failures.")
+@options.common
 def command(
     targets: tuple[str, ...],
     all_envs: bool,

@@ -10,19 +10,13 @@ from typing import Any
 
 import click
 
+from .. import options
+
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
 @click.command(name="propose")
-@click.argument("targets", nargs=-1)
-@click.option(
-    "--specs",
-    "specs_dir",
-    type=click.Path(path_type=Path),
-    default=Path("environments"),
-    show_default=True,
-    help="Folder of environment specs.",
-)
+@options.targets
 @click.option("--remote", default=None, help="Remote URL, or a remote name in --repo [default: the branch's remote].")
 @click.option(
     "--repo",
@@ -44,18 +38,10 @@ _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 @click.option(
     "--max-clone-mb", type=click.IntRange(1), default=512, show_default=True, help="Size budget of the clone."
 )
-@click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")
-@click.option("--templates", multiple=True, metavar="DIR", help="Folder of template overrides, searched first.")
-@click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format for people or for machines.",
-)
-@click.option("--debug", is_flag=True, help="Show tracebacks for failures.")
+@options.common
 def command(
     targets: tuple[str, ...],
+    all_envs: bool,
     specs_dir: Path,
     remote: str | None,
     repo: Path,
@@ -93,7 +79,7 @@ def command(
         if checkout is not None and "://" not in url and "@" not in url.split("/", 1)[0] and not os.path.isabs(url):
             url = os.path.normpath(checkout / url)  # git reads a relative remote path from the checkout
 
-        specs = resolve_specs(targets, False, specs_dir)
+        specs = resolve_specs(targets, all_envs, specs_dir)
         for path, _root in specs:
             check_environment(path.name.rsplit(".", 1)[0])
         pipeline = _pipeline(blocked, templates)
