@@ -24,20 +24,20 @@ def _workers() -> int:
 def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_items: int = MIN_ITEMS) -> list[R]:
     """`func(items)`, computed as two halves in parallel when `items` is large and fork is available.
 
-    `func` maps a chunk to one result per item, in order. The child inherits everything by fork
-    (templates, validators), and sends back its results or the exception it raised, which is
-    re-raised here, so callers see exactly what the serial call would give.
+    `func` maps a chunk to one result per item, in order. The items are dealt alternately to this
+    process and a forked child, so runs of costly items (one kind of object, sorted together) are
+    shared; the child inherits everything by fork (templates, validators) and sends back its results
+    or the exception it raised, which is re-raised here, so callers see what the serial call gives.
     """
     if len(items) < min_items or _workers() < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return func(items)
-    half = len(items) // 2
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(func, items[half:], sender), daemon=True)
+    child = context.Process(target=_child, args=(func, items[1::2], sender), daemon=True)
     child.start()
     sender.close()
     try:
-        first = func(items[:half])
+        mine = func(items[0::2])
     except BaseException:
         child.kill()
         child.join()
@@ -46,7 +46,10 @@ def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_ite
     child.join()
     if not ok:
         raise payload
-    return first + payload  # type: ignore[no-any-return]
+    merged: list[R] = []
+    for index in range(len(items)):
+        merged.append(mine[index // 2] if index % 2 == 0 else payload[index // 2])
+    return merged
 
 
 def _child(func: Callable[[Sequence[Any]], list[Any]], chunk: Sequence[Any], sender: Any) -> None:

@@ -1,0 +1,37 @@
+"""fork_map gives exactly what the serial call gives: same order, same results, same exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from gwpipe.errors import Problem, RenderError
+from gwpipe.parallel import fork_map
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def _square(chunk: Sequence[int]) -> list[int]:
+    return [x * x for x in chunk]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(-1000, 1000), max_size=60))
+def test_results_come_back_in_input_order(items: list[int]) -> None:
+    assert fork_map(_square, items, min_items=2) == [x * x for x in items]
+
+
+def _fail_on_seven(chunk: Sequence[int]) -> list[int]:
+    for x in chunk:
+        if x == 7:
+            raise RenderError(Problem("template t.j2:3", "undefined variable: x"))
+    return list(chunk)
+
+
+@pytest.mark.parametrize("position", [6, 7])  # 7 is dealt to the parent, 8 to the child
+def test_an_error_in_either_process_arrives_whole(position: int) -> None:
+    items = list(range(10, 20))
+    items[position] = 7
+    with pytest.raises(RenderError) as caught:
+        fork_map(_fail_on_seven, items, min_items=2)
+    assert [str(p) for p in caught.value.problems] == ["template t.j2:3: undefined variable: x"]
