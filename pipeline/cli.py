@@ -312,11 +312,25 @@ def plugins(blocked: tuple[str, ...], templates: tuple[str, ...], debug: bool, o
             click.echo(f"  spec keys: {', '.join(row['spec_keys']) or '-'}")
 
 
+def run() -> None:
+    """The `gwpipe` executable: `main` without the cyclic garbage collector.
+
+    A render holds every spec node and manifest alive until it exits; each full collection would
+    rescan all of them again, which made large environments superlinear (2000 hosts: 4.8 s with the
+    collector, 3.2 s without). gwpipe makes little cyclic garbage and the process ends after one
+    command, so nothing is lost. Tests call `main` directly and keep the collector.
+    """
+    import gc
+
+    gc.disable()
+    main()
+
+
 def _register_commands() -> None:
     """Commands in their own modules; each keeps heavy imports inside its functions (fast --help)."""
-    from .commands import analyze, certs, check, propose
+    from .commands import analyze, certs, check, propose, status
 
-    for module in (analyze, propose, check, certs):
+    for module in (analyze, propose, check, certs, status):
         main.add_command(module.command)
 
 
