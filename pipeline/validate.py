@@ -16,7 +16,7 @@ from .errors import PluginError, Problem, SpecError
 from .manager import call_each, results_of_type
 from .parallel import fork_map
 from .secrets import find_secrets
-from .spec import Spec
+from .spec import Spec, format_path
 
 _DNS_LABEL = {"type": "string", "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "maxlength": 63}
 _STRING_MAP = {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}}
@@ -199,7 +199,20 @@ def _secret_problems(spec: Spec, value: Any, path: tuple[Any, ...]) -> list[Prob
             return [spec.problem(path, what, hint)]
         return []
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _secret_problems(spec, v, (*path, k))]
+        problems = []
+        for key, item in value.items():
+            kinds = find_secrets(key)
+            if kinds:
+                # the key itself is the secret: locate it without printing it
+                loc = spec.location((*path, key))
+                head = f"{loc.file}:{loc.line}:{loc.column}" if loc else spec.file
+                dotted = format_path(path)
+                where = f"{head}: {dotted}.<redacted key>" if dotted else f"{head}: <redacted key>"
+                what = f"a mapping key contains a {kinds[0]} (redacted, {len(key.encode())} bytes)"
+                problems.append(Problem(where, what, "keys never go in a spec"))
+            else:
+                problems.extend(_secret_problems(spec, item, (*path, key)))
+        return problems
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in _secret_problems(spec, v, (*path, i))]
     return []

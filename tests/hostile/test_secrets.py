@@ -166,3 +166,19 @@ def test_row47_rendered_trees_hold_only_yaml_files(workspace: Workspace) -> None
     files = [p for p in workspace.repo.rglob("*") if p.is_file() and ".git" not in p.parts]
     assert files
     assert all(p.suffix == ".yaml" for p in files), files
+
+
+def test_row43_key_material_as_a_mapping_key_is_never_printed(workspace: Workspace) -> None:
+    encoded = base64.b64encode(PEM.encode()).decode()
+    workspace.write("bad", GOOD_SPEC.replace("  b.example.com:", f"  {encoded}:"))
+    assert_f0(
+        workspace,
+        ["render", "bad"],
+        [
+            loc("bad", 14, 5) + r"hosts\.<redacted key>: a mapping key contains a base64-encoded PEM block "
+            r"\(redacted, \d+ bytes\)",
+            r'environments/bad\.yaml:14:5: hosts\["<redacted, \d+ bytes>"\]: invalid value, got <redacted, \d+ bytes>; '
+            r"expected a lower-case FQDN, \*\.domain or \*",
+        ],
+        canaries=[CANARY, encoded[:40]],
+    )
