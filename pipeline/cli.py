@@ -138,6 +138,7 @@ def _pipeline(blocked: tuple[str, ...], templates: tuple[str, ...], **settings: 
 )
 @click.option("--allow-empty", is_flag=True, help="Allow a render that empties an environment.")
 @click.option("--allow-delete", is_flag=True, help="Allow deleting most of an environment, or a Gateway.")
+@click.option("--allow-move", is_flag=True, help="Allow repointing the Argo CD/Flux objects at another folder.")
 @click.option(
     "--fail-on",
     type=click.Choice(["Error", "Warning"]),
@@ -156,6 +157,7 @@ def render(
     repo: Path | None,
     allow_empty: bool,
     allow_delete: bool,
+    allow_move: bool,
     fail_on: str,
     debug: bool,
     output: str,
@@ -166,7 +168,14 @@ def render(
         from .engine import commit_bundle, preflight, write_bundle
 
         specs = resolve_specs(targets, all_envs, specs_dir)
-        pipeline = _pipeline(blocked, templates, allow_empty=allow_empty, allow_delete=allow_delete, fail_level=fail_on)
+        pipeline = _pipeline(
+            blocked,
+            templates,
+            allow_empty=allow_empty,
+            allow_delete=allow_delete,
+            allow_move=allow_move,
+            fail_level=fail_on,
+        )
         bundles = []
         with _progress(len(specs)) as step:
             for path, root in specs:

@@ -14,6 +14,7 @@ from .checks import run_checks
 from .errors import CheckError, PluginError, Problem, SpecError, WriteError
 from .manager import call_each, create_manager
 from .model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
+from .moves import guard_move
 from .render import make_environment, render_requests
 from .spec import Spec, load_spec
 from .validate import SpecSchema, build_schema, validate_spec
@@ -28,6 +29,7 @@ class Options:
     blocked: list[str] = field(default_factory=list)
     allow_empty: bool = False
     allow_delete: bool = False
+    allow_move: bool = False  # let the controller objects sync another folder (hostile-inputs row 72)
     fail_level: str = "Error"
 
 
@@ -154,9 +156,11 @@ def preflight(bundles: list[Bundle], root: Path, options: Options) -> None:
     for bundle in bundles:
         target = root / bundle.spec.name
         try:
-            change = diff_tree(read_tree(target), bundle.files)
+            current = read_tree(target)
+            change = diff_tree(current, bundle.files)
             if not change.empty:
                 guard_deletions(change, str(target), options.allow_empty, options.allow_delete)
+                guard_move(current, bundle.files, str(target), options.allow_move)
         except WriteError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -168,6 +172,7 @@ def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
     current = read_tree(root / bundle.spec.name)
     change = diff_tree(current, bundle.files)
     guard_deletions(change, str(root / bundle.spec.name), options.allow_empty, options.allow_delete)
+    guard_move(current, bundle.files, str(root / bundle.spec.name), options.allow_move)
     if not change.empty:
         write_tree(root, bundle.spec.name, bundle.files)
     return Result(bundle.spec.name, len(bundle.objects), change, None, str(root / bundle.spec.name), bundle.findings)
@@ -189,6 +194,7 @@ def commit_bundle(bundle: Bundle, repo_path: Path, options: Options, create: boo
     if change.empty:
         return Result(env, len(bundle.objects), change, None, target, bundle.findings)
     guard_deletions(change, target, options.allow_empty, options.allow_delete)
+    guard_move(current, bundle.files, target, options.allow_move)
     write_tree(repo.path, env, bundle.files)
     try:
         sha = repo.commit(env, commit_message(env, change, bundle, current))

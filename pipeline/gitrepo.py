@@ -31,6 +31,16 @@ class GitopsRepo:
         if self.repo.bare:
             raise GitError(Problem(str(path), "is a bare repository; gwpipe needs a working tree"))
         self.git = self.repo.git(c=SAFE_CONFIG)
+        # pin git to this repository: GIT_DIR/GIT_INDEX_FILE inherited from a hook or `rebase -x`
+        # would otherwise point every command at another repository or index
+        common = Path(self.repo.common_dir)
+        self.git.update_environment(
+            GIT_DIR=str(self.repo.git_dir),
+            GIT_WORK_TREE=str(path),
+            GIT_INDEX_FILE=str(Path(self.repo.git_dir) / "index"),
+            GIT_COMMON_DIR=str(common),
+            GIT_OBJECT_DIRECTORY=str(common / "objects"),
+        )
 
     @classmethod
     def open(cls, path: Path, create: bool) -> GitopsRepo:
@@ -83,8 +93,7 @@ class GitopsRepo:
             env = dict(os.environ) if self._has_identity() else {**os.environ, **IDENTITY}
             self.git.commit("--no-verify", "-q", "-m", message, "--", folder, env=env)
         except git.GitCommandError as exc:
-            detail = str(exc.stderr or "").strip().splitlines()
-            what = detail[-1] if detail else f"exit status {exc.status}"
+            what = git_failure(exc.stderr, exc.status)
             raise GitError(Problem(f"{self.path} ({self.branch()})", f"cannot commit: {what}")) from None
         return str(self.repo.head.commit.hexsha)
 
@@ -98,3 +107,15 @@ class GitopsRepo:
     def _has_identity(self) -> bool:
         reader = self.repo.config_reader()
         return bool(reader.get_value("user", "email", "")) and bool(reader.get_value("user", "name", ""))
+
+
+def git_failure(stderr: object, status: object) -> str:
+    """The line of git's stderr that says what failed (`fatal:`/`error:`), not its `hint:` advice."""
+    lines = [line.strip() for line in str(stderr or "").splitlines() if line.strip()]
+    lines = [line.removeprefix("stderr: ").strip("'\" ") for line in lines]
+    for prefix in ("fatal:", "error:"):
+        for line in lines:
+            if line.startswith(prefix):
+                return line
+    useful = [line for line in lines if not line.startswith("hint:")]
+    return useful[-1] if useful else f"exit status {status}"

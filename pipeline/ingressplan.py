@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from .moves import find_move
+
 COMMENT_LIMIT = 65_536
 CATEGORIES = ("hosts", "ports", "tls", "certificates", "redirects", "routes", "installs", "control-plane")
 TITLES = {
@@ -75,6 +77,7 @@ class IngressPlan:
     objects: list[ObjectChange] = field(default_factory=list)
     base_branch: str | None = None
     base_sha: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -94,6 +97,7 @@ class IngressPlan:
             "counts": self.counts(),
             "changes": [c.as_dict() for c in self.changes],
             "objects": [o.as_dict() for o in self.objects],
+            "warnings": self.warnings,
         }
 
     def to_json(self) -> str:
@@ -106,6 +110,7 @@ class IngressPlan:
         lines = [f"{self.environment}: {self.summary()}"]
         if self.base_sha:
             lines.append(f"  base: {self.base_branch} at {self.base_sha}")
+        lines.extend(f"  warning: {w}" for w in self.warnings)
         for category in CATEGORIES:
             items = [c for c in self.changes if c.category == category]
             if items:
@@ -145,7 +150,9 @@ def compute_plan(
         )
         objects.append(ObjectChange(ref, path, action, diff))
     changes = _compare(_facts(previous), _facts(desired))
-    return IngressPlan(environment, changes, objects, base_branch, base_sha)
+    move = find_move(previous, desired)
+    warnings = [_printable(f"{move.what()} (render needs --allow-move)")] if move else []
+    return IngressPlan(environment, changes, objects, base_branch, base_sha, warnings)
 
 
 def _printable(text: str) -> str:
@@ -351,6 +358,7 @@ def _markdown(plan: IngressPlan, limit: int) -> str:
     if plan.empty:
         return "\n".join([*head, "No changes."]) + "\n"
     head += [f"**{plan.summary()}** (objects)", ""]
+    head += [f"**Warning:** {_code(w)}" for w in plan.warnings] + ([""] if plan.warnings else [])
     sections = []
     for category in CATEGORIES:
         items = [_md_change(c) for c in plan.changes if c.category == category]

@@ -16,7 +16,8 @@ from .errors import PluginError, Problem, SpecError
 from .manager import call_each, results_of_type
 from .parallel import fork_map
 from .secrets import find_secrets
-from .spec import Spec, format_path
+from .spec import Spec
+from .yamlload import format_path
 
 _DNS_LABEL = {"type": "string", "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "maxlength": 63}
 _STRING_MAP = {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}}

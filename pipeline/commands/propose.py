@@ -35,6 +35,7 @@ _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 @click.option("--push-to-base", is_flag=True, help="Push straight to the base branch instead of proposing (no PR).")
 @click.option("--allow-empty", is_flag=True, help="Allow a render that empties an environment.")
 @click.option("--allow-delete", is_flag=True, help="Allow deleting most of an environment, or a Gateway.")
+@click.option("--allow-move", is_flag=True, help="Allow repointing the Argo CD/Flux objects at another folder.")
 @click.option(
     "--max-clone-mb", type=click.IntRange(1), default=512, show_default=True, help="Size budget of the clone."
 )
@@ -52,6 +53,7 @@ def command(
     push_to_base: bool,
     allow_empty: bool,
     allow_delete: bool,
+    allow_move: bool,
     max_clone_mb: int,
     blocked: tuple[str, ...],
     templates: tuple[str, ...],
@@ -101,7 +103,17 @@ def command(
             token = token_for(forge_name) if url.startswith(("https://", "http://")) else None
             username = {"github": "x-access-token", "gitlab": "oauth2"}.get(forge_name, "gwpipe")
         target = Target(
-            url, redact_url(url), base, client, token, username, push_to_base, allow_empty, allow_delete, max_clone_mb
+            url,
+            redact_url(url),
+            base,
+            client,
+            token,
+            username,
+            push_to_base,
+            allow_empty,
+            allow_delete,
+            max_clone_mb,
+            allow_move=allow_move,
         )
         results = [propose_bundle(bundle, target) for bundle in bundles]
         _report(results, output)

@@ -35,9 +35,7 @@ class Expected:
 
 @click.command(name="status")
 @options.targets
-@click.option(
-    "--server", envvar="ARGOCD_SERVER", help="Argo CD API server, https://host[:port] [env: ARGOCD_SERVER]."
-)
+@click.option("--server", envvar="ARGOCD_SERVER", help="Argo CD API server, https://host[:port] [env: ARGOCD_SERVER].")
 @click.option(
     "--repo",
     type=click.Path(path_type=Path),
@@ -198,9 +196,7 @@ def judge(app: Expected, client: Any, head: str) -> dict[str, Any]:
     }
 
 
-def _report(
-    server: str, repo: str, head: str, skipped: list[str], reports: list[dict[str, Any]], output: str
-) -> None:
+def _report(server: str, repo: str, head: str, skipped: list[str], reports: list[dict[str, Any]], output: str) -> None:
     errors = []
     for r in reports:
         errors += [f"{server}/{r['application']}: {what}" for what in r["problems"]]

@@ -11,6 +11,7 @@ from ..engine import Bundle
 from ..errors import CheckError, GitError, Problem, UsageError
 from ..gitrepo import IDENTITY
 from ..ingressplan import COMMENT_LIMIT, IngressPlan, compute_plan
+from ..moves import guard_move
 from ..secrets import find_secrets
 from ..write import diff_tree, guard_deletions, read_tree, write_tree
 from . import push as pushing
@@ -33,6 +34,7 @@ class Target:
     allow_delete: bool = False
     max_clone_mb: int = 512
     attempts: int = 3
+    allow_move: bool = False
 
 
 @dataclass
@@ -134,6 +136,7 @@ def _attempt_once(bundle: Bundle, target: Target, clone: pushing.Clone, branch: 
     change = diff_tree(previous, bundle.files)
     where = f"{target.shown}/{branch}"
     guard_deletions(change, where, target.allow_empty, target.allow_delete)
+    guard_move(previous, bundle.files, where, target.allow_move)
     message = commit_text(plan)
     title, body = pr_title(env, plan), pr_body(plan, branch, bundle.files)
     refuse_secrets(where, commit_message=message, pull_request_title=title, pull_request_body=body)

@@ -48,7 +48,7 @@ class ArgoCDStandIn:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 status, body, content_type = stand_in.handle(self.path, dict(self.headers.items()))
                 delay = stand_in.slow.get(stand_in.name_of(self.path), 0.0)
                 if delay and stand_in._release.wait(delay):
@@ -130,7 +130,7 @@ class ArgoCDStandIn:
     def handle(self, raw_path: str, headers: dict[str, str]) -> tuple[int, bytes, str]:
         with self._lock:
             parts = urlsplit(raw_path)
-            query = {k: v for k, v in parse_qs(parts.query).items()}
+            query = dict(parse_qs(parts.query).items())
             name = self.name_of(raw_path)
             status, payload = self._route(parts.path, name, query, headers)
             raw = self.raw.get(name) if status == 200 else None
