@@ -165,7 +165,7 @@ def render(
     """Render environments (names or spec files) and commit them, or write them with --out."""
     _set_common(debug, output)
     with failures():
-        from .engine import commit_bundle, preflight, write_bundle
+        from .engine import commit_bundles, preflight, write_bundle
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(
@@ -182,12 +182,10 @@ def render(
                 bundles.append(pipeline.build(pipeline.load(path, root)))
                 step()
         preflight(bundles, out if out is not None else (repo or DEFAULT_REPO), pipeline.options)
-        results = []
-        for bundle in bundles:
-            if out is not None:
-                results.append(write_bundle(bundle, out, pipeline.options))
-            else:
-                results.append(commit_bundle(bundle, repo or DEFAULT_REPO, pipeline.options, create=repo is None))
+        if out is not None:
+            results = [write_bundle(bundle, out, pipeline.options) for bundle in bundles]
+        else:
+            results = commit_bundles(bundles, repo or DEFAULT_REPO, pipeline.options, create=repo is None)
         _report(results)
 
 

@@ -179,30 +179,70 @@ def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
 
 
 def commit_bundle(bundle: Bundle, repo_path: Path, options: Options, create: bool) -> Result:
-    """Write the bundle into the GitOps repository and commit it; an unchanged render commits nothing."""
-    from .gitrepo import GitopsRepo
+    """Write one bundle into the GitOps repository and commit it; an unchanged render commits nothing."""
+    return commit_bundles([bundle], repo_path, options, create)[0]
 
-    repo = GitopsRepo.open(repo_path, create=create)
-    env = bundle.spec.name
+
+def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, create: bool) -> list[Result]:
+    """Write every bundle into the GitOps repository and commit them together, or nothing at all.
+
+    One commit for the whole run: if any environment is refused or the commit fails, every folder
+    already written is put back and nothing stays staged, so a failed command leaves no commit.
+    """
+    from .gitrepo import GitopsRepo
     from .write import recover
 
-    recover(repo.path, env)
+    repo = GitopsRepo.open(repo_path, create=create)
+    for bundle in bundles:
+        recover(repo.path, bundle.spec.name)
     repo.refuse_unsafe()
-    current = read_tree(repo.path / env)
-    change = diff_tree(current, bundle.files)
-    target = f"{repo.path}/{env}"
-    if change.empty:
-        return Result(env, len(bundle.objects), change, None, target, bundle.findings)
-    guard_deletions(change, target, options.allow_empty, options.allow_delete)
-    guard_move(current, bundle.files, target, options.allow_move)
-    write_tree(repo.path, env, bundle.files)
-    try:
-        sha = repo.commit(env, commit_message(env, change, bundle, current))
-    except Exception:
-        repo.unstage(env)
-        restore_tree(repo.path, env, current)
-        raise
-    return Result(env, len(bundle.objects), change, sha, target, bundle.findings)
+    planned = []
+    for bundle in bundles:
+        env = bundle.spec.name
+        current = read_tree(repo.path / env)
+        change = diff_tree(current, bundle.files)
+        if not change.empty:
+            guard_deletions(change, f"{repo.path}/{env}", options.allow_empty, options.allow_delete)
+            guard_move(current, bundle.files, f"{repo.path}/{env}", options.allow_move)
+        planned.append((bundle, current, change))
+    changed = [(b, current, change) for b, current, change in planned if not change.empty]
+    sha = None
+    if changed:
+        written: list[tuple[str, dict[str, bytes]]] = []
+        try:
+            for bundle, current, _change in changed:
+                write_tree(repo.path, bundle.spec.name, bundle.files)
+                written.append((bundle.spec.name, current))
+            sha = repo.commit([env for env, _ in written], run_message(changed))
+        except Exception:
+            for env, current in written:
+                repo.unstage(env)
+                restore_tree(repo.path, env, current)
+            raise
+    return [
+        Result(
+            b.spec.name, len(b.objects), change, None if change.empty else sha, f"{repo.path}/{b.spec.name}", b.findings
+        )
+        for b, _current, change in planned
+    ]
+
+
+def run_message(changed: list[tuple[Bundle, dict[str, bytes], TreeChange]]) -> str:
+    """The commit message of a run: one environment's own message, or each environment's lines under a joint subject."""
+    if len(changed) == 1:
+        bundle, current, change = changed[0]
+        return commit_message(bundle.spec.name, change, bundle, current)
+    totals = [sum(len(getattr(c, verb)) for _b, _p, c in changed) for verb in ("added", "changed", "removed")]
+    names = ", ".join(b.spec.name for b, _p, _c in changed)
+    body: list[str] = []
+    for bundle, current, change in changed:
+        lines = commit_message(bundle.spec.name, change, bundle, current).split("\n\n", 1)[1]
+        body.extend(f"{bundle.spec.name}: {line}" for line in lines.splitlines())
+    return (
+        f"gwpipe: render {names} ({totals[0]} added, {totals[1]} changed, {totals[2]} removed)\n\n"
+        + "\n".join(body)
+        + "\n"
+    )
 
 
 def commit_message(env: str, change: TreeChange, bundle: Bundle, previous: dict[str, bytes], limit: int = 50) -> str:

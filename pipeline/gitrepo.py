@@ -81,17 +81,17 @@ class GitopsRepo:
     def branch(self) -> str:
         return str(self.repo.head.ref.name)
 
-    def commit(self, folder: str, message: str) -> str | None:
-        """Stage everything under `folder` and commit only that; None when nothing changed."""
+    def commit(self, folders: list[str], message: str) -> str | None:
+        """Stage everything under `folders` and commit only them, in one commit; None when nothing changed."""
         import git
 
         try:
-            self.git.add("-A", "--", folder)
-            staged = self.git.diff("--cached", "--name-only", "--", folder)
+            self.git.add("-A", "--", *folders)
+            staged = self.git.diff("--cached", "--name-only", "--", *folders)
             if not staged.strip():
                 return None
             env = dict(os.environ) if self._has_identity() else {**os.environ, **IDENTITY}
-            self.git.commit("--no-verify", "-q", "-m", message, "--", folder, env=env)
+            self.git.commit("--no-verify", "-q", "-m", message, "--", *folders, env=env)
         except git.GitCommandError as exc:
             what = git_failure(exc.stderr, exc.status)
             raise GitError(Problem(f"{self.path} ({self.branch()})", f"cannot commit: {what}")) from None
