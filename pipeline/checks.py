@@ -65,4 +65,7 @@ def run_checks(pm: pluggy.PluginManager, spec: Spec, objects: list[RenderedObjec
     results = call_each(pm, "gwpipe_check", spec=spec, objects=objects)
     for _plugin, found in results_of_type(results, "gwpipe_check", Finding, "Finding"):
         findings.extend(found)
-    return sorted(set(findings), key=lambda f: (f.file or "", f.kind, f.namespace, f.name, f.code, f.message))
+    return sorted(
+        set(findings),
+        key=lambda f: (f.file or "", f.line or 0, f.kind, f.namespace, f.name, f.code, f.level, f.message),
+    )

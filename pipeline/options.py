@@ -42,7 +42,11 @@ def plugins(func: F) -> F:
     """`--block PLUGIN` and `--templates DIR`: what the plugin chain loads and which templates win."""
     func = click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")(func)
     func = click.option(
-        "--templates", multiple=True, metavar="DIR", help="Folder of template overrides, searched first."
+        "--templates",
+        multiple=True,
+        metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, path_type=str),
+        help="Folder of template overrides, searched first.",
     )(func)
     return func
 

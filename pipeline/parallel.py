@@ -26,8 +26,9 @@ def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_ite
 
     `func` maps a chunk to one result per item, in order. The items are dealt alternately to this
     process and a forked child, so runs of costly items (one kind of object, sorted together) are
-    shared; the child inherits everything by fork (templates, validators) and sends back its results
-    or the exception it raised, which is re-raised here, so callers see what the serial call gives.
+    shared; the child inherits everything by fork (templates, validators) and sends back its results.
+    `func` must be pure: when either process fails, the work is done again serially, so callers get
+    exactly the error the serial call raises (the first failing item), whatever the split.
     """
     if len(items) < min_items or _workers() < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return func(items)
@@ -38,6 +39,11 @@ def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_ite
     sender.close()
     try:
         mine = func(items[0::2])
+    except Exception:  # noqa: BLE001 - re-raised by the serial call below
+        child.kill()
+        child.join()
+        # which item fails first depends on how the items were dealt; the serial call decides
+        return func(items)
     except BaseException:
         child.kill()
         child.join()
@@ -45,7 +51,7 @@ def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_ite
     ok, payload = pickle.loads(receiver.recv_bytes())
     child.join()
     if not ok:
-        raise payload
+        return func(items)
     merged: list[R] = []
     for index in range(len(items)):
         merged.append(mine[index // 2] if index % 2 == 0 else payload[index // 2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import difflib
 import re
@@ -131,13 +132,14 @@ class SpecSchema:
 
 def build_schema(pm: pluggy.PluginManager) -> SpecSchema:
     """Merge the core schema with each plugin's `gwpipe_spec_schema` fragments."""
-    schema: dict[str, Any] = {k: dict(v) for k, v in CORE_SCHEMA.items()}
+    # deep copies: fragments are merged into nested tables, which must not leak into module-level dicts
+    schema: dict[str, Any] = copy.deepcopy(CORE_SCHEMA)
     owners = dict.fromkeys(CORE_SCHEMA, CORE_OWNER)
     pending: list[tuple[str, str, dict[str, Any]]] = []
     for plugin, fragment in call_each(pm, "gwpipe_spec_schema"):
         if not isinstance(fragment, dict):
             raise PluginError(Problem(f"plugin {plugin!r}: gwpipe_spec_schema", "must return a dict"))
-        pending.extend((plugin, loc, rules) for loc, rules in fragment.items())
+        pending.extend((plugin, loc, copy.deepcopy(rules)) for loc, rules in fragment.items())
     # top-level fragments first, so nested locations can name keys another plugin declares
     pending.sort(key=lambda item: item[1].count(".") + (0 if item[1] == "" else 1))
     for plugin, location, rules in pending:

@@ -154,6 +154,8 @@ def read_tree(folder: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     if not folder.exists():
         return files
+    if not folder.is_dir():
+        raise WriteError(Problem(str(folder), "exists and is not a folder; refusing to replace it"))
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         for name in dirnames + filenames:
             full = Path(dirpath) / name
@@ -163,7 +165,10 @@ def read_tree(folder: Path) -> dict[str, bytes]:
                 raise WriteError(Problem(str(full), "a .git entry inside an environment folder is refused"))
         for name in filenames:
             full = Path(dirpath) / name
-            files[full.relative_to(folder).as_posix()] = full.read_bytes()
+            try:
+                files[full.relative_to(folder).as_posix()] = full.read_bytes()
+            except OSError as exc:
+                raise WriteError(Problem(str(full), f"cannot read: {exc.strerror or exc}")) from None
     return files
 
 
@@ -233,9 +238,12 @@ def write_tree(root: Path, env: str, desired: dict[str, bytes]) -> Path:
         raise WriteError(Problem(str(root), "refusing to write through symlink"))
     if any(part.lower() == ".git" for part in root.parts):
         raise WriteError(Problem(str(root), "refusing to write inside a .git folder"))
-    root.mkdir(parents=True, exist_ok=True)
     folder = env_folder(root, env)
-    recover(root, env)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        recover(root, env)
+    except OSError as exc:
+        raise WriteError(Problem(str(root), f"cannot write: {exc.strerror or exc}")) from None
     new, old = root / f".gwpipe-new-{env}", root / f".gwpipe-old-{env}"
     try:
         for rel, data in desired.items():

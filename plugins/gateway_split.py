@@ -128,7 +128,11 @@ def _port_problems(spec: Spec, name: str, workload: dict[str, Any], chosen: str,
             problems.append(
                 spec.problem(
                     (*where, "targetPort" if target is not None else "port"),
-                    f"istioctl refuses a gateway target port below 1024 (the gateway does not run as root), got {target or port['port']}",
+                    (
+                        f"istioctl refuses a gateway target port below 1024 (the gateway does not run as root), got {target}"
+                        if target is not None
+                        else f"istioctl refuses a gateway port of 1024 or less without targetPort (the gateway does not run as root), got {port['port']}"
+                    ),
                     "set targetPort to 1024 or above, e.g. 8080 for port 80",
                 )
             )

@@ -35,3 +35,19 @@ def test_an_error_in_either_process_arrives_whole(position: int) -> None:
     with pytest.raises(RenderError) as caught:
         fork_map(_fail_on_seven, items, min_items=2)
     assert [str(p) for p in caught.value.problems] == ["template t.j2:3: undefined variable: x"]
+
+
+def _fail_on_negative(chunk: Sequence[int]) -> list[int]:
+    for x in chunk:
+        if x < 0:
+            raise RenderError(Problem(f"item {x}", "negative"))
+    return list(chunk)
+
+
+@pytest.mark.parametrize("size", [10, 400])
+def test_the_first_failing_item_is_reported_whatever_the_split(size: int) -> None:
+    items = list(range(size))
+    items[1], items[2] = -1, -2  # dealt to different processes
+    with pytest.raises(RenderError) as caught:
+        fork_map(_fail_on_negative, items, min_items=2)
+    assert [str(p) for p in caught.value.problems] == ["item -1: negative"]

@@ -186,7 +186,7 @@ def test_istioctl_refuses_privileged_target_ports_so_gwpipe_does_too(spec_dir: P
     ports = [{"name": "http2", "port": 80}, {"name": "https", "port": 443, "targetPort": 443}, TCP_PORT]
     errors = spec_errors(spec_dir, spec({"form": "istiooperator"}, ports=ports))
     assert [re.sub(r"^\d+:\d+: ", "", e) for e in errors] == [
-        "workloads.team-gateway.ports[0].port: istioctl refuses a gateway target port below 1024 "
+        "workloads.team-gateway.ports[0].port: istioctl refuses a gateway port of 1024 or less without targetPort "
         "(the gateway does not run as root), got 80",
         "workloads.team-gateway.ports[1].targetPort: istioctl refuses a gateway target port below 1024 "
         "(the gateway does not run as root), got 443",
