@@ -101,15 +101,7 @@ def _spec_source(spec: Spec, entry: str, index: int) -> Source:
         return Source("url", entry, where, True)
     if kind == "cluster":
         return Source("cluster", entry[len(CLUSTER_PREFIX) :], where, True)
-    loc = spec.location(path_key)
-    base = Path(os.path.abspath(loc.file if loc else spec.file)).parent
-    path = Path(os.path.abspath(base / entry))
-    root = Path(os.path.realpath(spec.root))
-    if os.path.isabs(entry) or not _inside(Path(os.path.realpath(path)), root):
-        raise SpecError(spec.problem(path_key, f"crd path outside the spec root, got {entry!r}"))
-    if not path.exists():
-        raise SpecError(spec.problem(path_key, f"crd source not found, got {entry!r}"))
-    return Source("path", str(path), where, True)
+    return Source("path", str(spec.resolve_path(path_key, "crd source")), where, True)
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -133,15 +133,10 @@ class Pipeline:
 
     def _template_overrides(self, spec: Spec) -> list[Path]:
         folders = list(self.options.templates)
-        declared = spec.get("templates")
-        if declared:
-            folder = Path(os.path.abspath(Path(spec.file).parent / declared))
-            try:
-                folder.relative_to(spec.root)
-            except ValueError:
-                raise SpecError(spec.problem(("templates",), "path outside the spec root")) from None
-            if folder.is_symlink() or not folder.is_dir():
-                raise SpecError(spec.problem(("templates",), "is not a folder (symlinks are refused)"))
+        if spec.get("templates"):
+            folder = spec.resolve_path(("templates",), "template folder")
+            if not folder.is_dir():
+                raise SpecError(spec.problem(("templates",), "template folder is not a folder"))
             folders.append(folder)
         return folders
 

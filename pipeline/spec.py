@@ -46,6 +46,25 @@ class Spec:
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
+    def resolve_path(self, path: Path_, what: str) -> Path:
+        """The file or folder named by the string at `path`: relative to the spec file that declares it,
+        inside the spec root, reached through no symlink, and existing."""
+        value: Any = self.data
+        for part in path:
+            value = value[part]
+        loc = self.location(path)
+        base = Path(os.path.abspath(loc.file if loc else self.file)).parent
+        target = Path(os.path.abspath(base / str(value)))
+        root = Path(os.path.abspath(self.root))
+        if not target.is_relative_to(root):
+            raise SpecError(self.problem(path, f"{what} outside the spec root, got {value!r}"))
+        link = _first_symlink(target, root)
+        if link is not None:
+            raise SpecError(self.problem(path, f"{what} reaches through symlink {display_path(link)}"))
+        if not target.exists():
+            raise SpecError(self.problem(path, f"{what} not found, got {value!r}"))
+        return target
+
 
 def check_name(name: str, what: str, where: str) -> None:
     """Refuse a name that is not a DNS-1123 label: it becomes a path and a Kubernetes name."""
@@ -68,15 +87,21 @@ def display_path(path: Path) -> str:
 
 def _refuse_symlinks(path: Path, root: Path, display: str) -> None:
     """Refuse a path that is, or passes through, a symlink below `root`, or that leaves `root`."""
+    if not path.is_relative_to(root):
+        raise SpecError(Problem(display, "path outside the spec root"))
+    link = _first_symlink(path, root)
+    if link is not None:
+        raise SpecError(Problem(display, f"refusing to follow symlink {display_path(link)}"))
+
+
+def _first_symlink(path: Path, root: Path) -> Path | None:
+    """The first component of `path` below `root` that is a symlink, if any."""
     current = root
-    try:
-        rel = path.relative_to(root)
-    except ValueError:
-        raise SpecError(Problem(display, "path outside the spec root")) from None
-    for part in rel.parts:
+    for part in path.relative_to(root).parts:
         current = current / part
         if current.is_symlink():
-            raise SpecError(Problem(display, f"refusing to follow symlink {display_path(current)}"))
+            return current
+    return None
 
 
 def load_spec(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Spec:

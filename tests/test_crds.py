@@ -126,8 +126,8 @@ def test_spec_paths_are_relative_to_the_spec_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ("../outside", r"crd path outside the spec root, got '\.\./outside'"),
-        ("/etc", r"crd path outside the spec root, got '/etc'"),
+        ("../outside", r"crd source outside the spec root, got '\.\./outside'"),
+        ("/etc", r"crd source outside the spec root, got '/etc'"),
         ("missing", r"crd source not found, got 'missing'"),
         (
             "https://example.com/main/crds.yaml",
@@ -147,7 +147,7 @@ def test_symlink_out_of_the_spec_root_is_refused(tmp_path: Path) -> None:
     (tmp_path / "envs").mkdir()
     (tmp_path / "envs" / "crds").symlink_to(tmp_path / "outside")
     spec = load_spec(write_spec(tmp_path / "envs", ["crds"]), tmp_path / "envs")
-    with pytest.raises(SpecError, match=r"^.*: checks\.crds\[0\]: crd path outside the spec root, got 'crds'$"):
+    with pytest.raises(SpecError, match=r"^.*: checks\.crds\[0\]: crd source reaches through symlink .*crds$"):
         configured_sources(spec)
 
 

@@ -99,10 +99,10 @@ def test_spec_templates_key(tmp_path: Path) -> None:
     assert "# overridden" in gateway.text
     with pytest.raises(SpecError) as info:
         build(tmp_path, {**SPEC, "templates": "../elsewhere"})
-    assert [p.what for p in info.value.problems] == ["path outside the spec root"]
+    assert [p.what for p in info.value.problems] == ["template folder outside the spec root, got '../elsewhere'"]
     with pytest.raises(SpecError) as info:
         build(tmp_path, {**SPEC, "templates": "missing"})
-    assert [p.what for p in info.value.problems] == ["is not a folder (symlinks are refused)"]
+    assert [p.what for p in info.value.problems] == ["template folder not found, got 'missing'"]
 
 
 def test_write_bundle_and_preflight(tmp_path: Path) -> None:
