@@ -95,22 +95,36 @@ def resolve_specs(targets: tuple[str, ...], all_envs: bool, specs_dir: Path) -> 
         if not specs_dir.is_dir():
             raise UsageError(Problem(str(specs_dir), "no such folder of environment specs"))
         targets = targets + tuple(
-            sorted(p.name.rsplit(".", 1)[0] for p in specs_dir.glob("*.yaml") if not p.name.startswith("_"))
+            sorted(p.name for p in specs_dir.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
         )
     if not targets:
         raise UsageError(Problem("arguments", "name an environment (e.g. prod), a spec file, or pass --all"))
     for target in targets:
-        if target.endswith((".yaml", ".yml")) or "/" in target or os.sep in target:
+        if "/" in target or os.sep in target:
             path = Path(target)
             found.append((path, path.parent))
+        elif target.endswith((".yaml", ".yml")):
+            found.append(
+                (specs_dir / target, specs_dir) if (specs_dir / target).exists() else (Path(target), Path("."))
+            )
         else:
-            found.append((specs_dir / f"{target}.yaml", specs_dir))
+            short = specs_dir / f"{target}.yml"
+            found.append(
+                (
+                    short
+                    if short.exists() and not (specs_dir / f"{target}.yaml").exists()
+                    else specs_dir / f"{target}.yaml",
+                    specs_dir,
+                )
+            )
     folded: dict[str, Path] = {}
     for path, _root in found:
         # the environment name becomes a folder: prod.yaml and prod.yml, or Prod and prod, would share it
         stem = path.name.rsplit(".", 1)[0] if path.suffix in (".yaml", ".yml") else path.name
         key = unicodedata.normalize("NFKC", stem).casefold()
         if key in folded and os.path.abspath(folded[key]) != os.path.abspath(path):
+            if stem == folded[key].name.rsplit(".", 1)[0]:
+                raise UsageError(Problem(str(path), f"both render environment {stem!r} with {folded[key]}; rename one"))
             raise UsageError(
                 Problem(str(path), f"names collide with {folded[key]} on case-insensitive checkouts; rename one")
             )

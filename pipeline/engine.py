@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import yaml
@@ -19,6 +19,9 @@ from .render import make_environment, render_requests
 from .spec import Spec, load_spec
 from .validate import SpecSchema, build_schema, validate_spec
 from .write import TreeChange, desired_files, diff_tree, guard_deletions, read_tree, restore_tree, write_tree
+
+if TYPE_CHECKING:
+    from .gitrepo import GitopsRepo
 
 
 @dataclass
@@ -185,9 +188,15 @@ def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, cre
     already written is put back and nothing stays staged, so a failed command leaves no commit.
     """
     from .gitrepo import GitopsRepo
-    from .write import recover
 
     repo = GitopsRepo.open(repo_path, create=create)
+    with repo.locked():
+        return _commit_locked(repo, bundles, options)
+
+
+def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) -> list[Result]:
+    from .write import recover
+
     for bundle in bundles:
         recover(repo.path, bundle.spec.name)
     repo.refuse_unsafe()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import GitError, Problem
@@ -57,6 +60,24 @@ class GitopsRepo:
             git.Repo.init(path, initial_branch="main")
         return cls(path)
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold gwpipe's lock on this repository: a second run would recover (delete) our half-written tree.
+
+        The lock is an flock on the git directory itself, so no file appears in the repository.
+        """
+        fd = os.open(self.repo.git_dir, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise GitError(
+                    Problem(str(self.path), "another gwpipe run is writing to this repository; wait for it to finish")
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
     def refuse_unsafe(self) -> None:
         """Raise unless the working tree is clean, unlocked and not mid-merge."""
         gitdir = Path(self.repo.git_dir)
@@ -75,7 +96,11 @@ class GitopsRepo:
         if dirty:
             shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
             raise GitError(
-                Problem(str(self.path), f"working tree has uncommitted changes: {shown}; commit or remove them first")
+                Problem(
+                    str(self.path),
+                    f"working tree has uncommitted changes: {shown}; commit or remove them first",
+                    "after an interrupted gwpipe run, `git checkout -- . && git clean -fd` in the repository restores HEAD",
+                )
             )
 
     def branch(self) -> str:

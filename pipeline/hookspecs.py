@@ -62,7 +62,9 @@ def gwpipe_modify_resources(spec: Spec, resources: Resources) -> None:
     Called once per environment after every ``gwpipe_resources`` result was collected. Use
     ``resources.get``/``of_kind`` to find requests, change their ``values``, and call
     ``request.touch(<your plugin name>)`` on every request you change so provenance stays
-    true. Built-ins run in their registration order; third-party plugins run after them.
+    true. Order: implementations marked ``tryfirst``, then built-ins in their registration
+    order (http, tls, redirect, mtls, tcp, ...), then third-party plugins in entry-point name
+    order, then those marked ``trylast`` (the gitops plugin, which must see every object).
     Return nothing.
     """
 

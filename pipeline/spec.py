@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ class Spec:
     data: dict[str, Any]
     locations: dict[Path_, Location] = field(default_factory=dict)
     root: Path = field(default_factory=Path.cwd)
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, key: str, compute: Callable[[Spec], Any]) -> Any:
+        """`compute(self)`, once per spec: plugins share indexes over data that no longer changes."""
+        if key not in self._derived:
+            self._derived[key] = compute(self)
+        return self._derived[key]
 
     def location(self, path: Path_) -> Location | None:
         """The location of `path`, or of its nearest ancestor that has one."""

@@ -89,8 +89,15 @@ def gateway_workload(spec: Spec, gateway: str) -> str:
 
 
 def hosts_on(spec: Spec, gateway: str) -> list[str]:
-    """Hosts bound to `gateway`, sorted."""
-    return sorted(h for h, entry in (spec.get("hosts") or {}).items() if entry.get("gateway") == gateway)
+    """Hosts bound to `gateway`, sorted (one pass over the hosts per spec, not one per gateway)."""
+    return list(spec.derived("hosts_by_gateway", _hosts_by_gateway).get(gateway, []))
+
+
+def _hosts_by_gateway(spec: Spec) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for host, entry in sorted((spec.get("hosts") or {}).items()):
+        index.setdefault(entry.get("gateway"), []).append(host)
+    return index
 
 
 # --- TLS facts shared by the tls, redirect and mtls plugins ---

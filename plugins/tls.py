@@ -276,7 +276,7 @@ def server_tls(tls: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@hookimpl(tryfirst=True)
+@hookimpl
 def gwpipe_modify_resources(spec: Spec, resources: Resources) -> None:
     """Append an HTTPS server per TLS host to its Gateway, after the HTTP servers, sorted by host."""
     hosts = spec.get("hosts") or {}

@@ -57,3 +57,17 @@ def test_a_failure_on_the_second_environment_commits_nothing(spec_dir: Path, tmp
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     assert not (repo / "dev").exists()
     assert not (repo / "prod").exists()
+
+
+def test_a_second_run_waits_for_no_one_and_touches_nothing(spec_dir: Path, tmp_path: Path) -> None:
+    # while one run holds the repository, another must not recover (delete) its half-written tree
+    repo = _repo(tmp_path)
+    bundles = _bundles(spec_dir, "dev")
+    from gwpipe.gitrepo import GitopsRepo
+
+    holder = GitopsRepo.open(repo, create=False)
+    (repo / ".gwpipe-new-dev").mkdir()
+    with holder.locked(), pytest.raises(GitError, match="another gwpipe run is writing to this repository"):
+        commit_bundles(bundles, repo, Options(), create=False)
+    assert (repo / ".gwpipe-new-dev").is_dir()
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"

@@ -273,9 +273,7 @@ def test_row22_same_name_two_suffixes(workspace: Workspace) -> None:
     assert_f0(
         workspace,
         ["render", "good", "environments/good.yml"],
-        [
-            r"environments/good\.yml: names collide with environments/good\.yaml on case-insensitive checkouts; rename one"
-        ],
+        [r"environments/good\.yml: both render environment 'good' with environments/good\.yaml; rename one"],
     )
 
 
