@@ -30,10 +30,6 @@ class GwpipeError(Exception):
         # survive pickling (errors cross from forked workers) with every problem intact
         return (type(self), self.problems)
 
-    @classmethod
-    def at(cls, where: str, what: str, hint: str | None = None) -> GwpipeError:
-        return cls(Problem(where, what, hint))
-
 
 class UsageError(GwpipeError):
     """Bad command-line usage or arguments."""

@@ -1,6 +1,15 @@
-"""Istio facts the analyzers and the built-in plugins share: host matching and TLS settings."""
+"""Istio facts the core and the built-in plugins share: the `istio` spec key, host matching, TLS settings."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .spec import Spec
+
+# defaults of the core `istio` spec key
+DEFAULT_VERSION = "1.28"
+DEFAULT_NAMESPACE = "istio-system"
 
 TLS_VERSIONS = ("TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3")
 # Istio's ValidCipherSuites (BoringSSL's names without the PSK suites); Istio drops others with a warning
@@ -21,6 +30,18 @@ CIPHER_SUITES = (
     "AES256-SHA",
     "DES-CBC3-SHA",
 )
+
+
+def target_version(spec: Spec) -> tuple[int, int]:
+    """The target Istio minor version (`istio.version`) as (1, minor)."""
+    raw = str((spec.get("istio") or {}).get("version", DEFAULT_VERSION))
+    major, minor = raw.split(".")[:2]
+    return int(major), int(minor)
+
+
+def control_namespace(spec: Spec) -> str:
+    """The control plane's namespace (`istio.namespace`)."""
+    return str((spec.get("istio") or {}).get("namespace", DEFAULT_NAMESPACE))
 
 
 def host_matches(a: str, b: str) -> bool:

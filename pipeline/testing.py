@@ -24,10 +24,22 @@ def write_spec(folder: Path, data: dict[str, Any] | str, name: str = "test") -> 
 
 
 def build(
-    folder: Path, data: dict[str, Any] | str, name: str = "test", blocked: Iterable[str] = (), **options: Any
+    folder: Path,
+    data: dict[str, Any] | str,
+    name: str = "test",
+    blocked: Iterable[str] = (),
+    plugins: Iterable[object] = (),
+    **options: Any,
 ) -> Bundle:
-    """Load, validate, plan, render and check one spec with the built-in plugins (no entry points)."""
+    """Load, validate, plan, render and check one spec with the built-ins plus `plugins` (no entry points).
+
+    A plugin author passes the module (or object) under test in `plugins`; it registers after the
+    built-ins under its `__name__` (or class name), as an entry-point plugin would.
+    """
     pm = create_manager(blocked=blocked, entry_points=False)
+    for plugin in plugins:
+        pm.register(plugin, name=str(getattr(plugin, "__name__", type(plugin).__name__)))
+    pm.check_pending()
     pipeline = Pipeline(Options(blocked=list(blocked), **options), pm=pm)
     path = write_spec(folder, data, name)
     return pipeline.build(pipeline.load(path, folder))

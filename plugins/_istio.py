@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from gwpipe import istio as core
 from gwpipe.errors import Problem
 from gwpipe.model import ResourceRequest, Resources
 from gwpipe.spec import Spec
 
-DEFAULT_VERSION = "1.28"
 DEFAULT_WORKLOAD = "istio-ingressgateway"
+# the core `istio` key, under the names the plugins use
+version = core.target_version
+istio_namespace = core.control_namespace
 LABEL_RE = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 HOST_RE = r"\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+"
 DURATION_RE = r"[0-9]+(\.[0-9]+)?(ms|s|m|h)"
@@ -34,13 +37,6 @@ LABELS = {
 }
 
 
-def version(spec: Spec) -> tuple[int, int]:
-    """The target Istio minor version as (1, minor)."""
-    raw = str((spec.get("istio") or {}).get("version", DEFAULT_VERSION))
-    major, minor = raw.split(".")[:2]
-    return int(major), int(minor)
-
-
 def networking_api(spec: Spec) -> str:
     """networking.istio.io/v1 is served from Istio 1.22; older targets get v1beta1."""
     return "networking.istio.io/v1" if version(spec) >= (1, 22) else "networking.istio.io/v1beta1"
@@ -48,10 +44,6 @@ def networking_api(spec: Spec) -> str:
 
 def telemetry_api(spec: Spec) -> str:
     return "telemetry.istio.io/v1" if version(spec) >= (1, 22) else "telemetry.istio.io/v1alpha1"
-
-
-def istio_namespace(spec: Spec) -> str:
-    return str((spec.get("istio") or {}).get("namespace", "istio-system"))
 
 
 def namespace(spec: Spec) -> str:

@@ -10,7 +10,7 @@ from gwpipe.model import ResourceRequest, Resources
 from gwpipe.spec import Spec
 
 from . import _istio as istio
-from . import http, tls
+from . import http, redirect, tls
 
 NAME = "tcp"
 
@@ -79,7 +79,9 @@ def taken_ports(spec: Spec, gateway: str) -> dict[int, tuple[str, list[str]]]:
     bound = istio.hosts_on(spec, gateway)
     out: dict[int, tuple[str, list[str]]] = {}
     if any(hosts[h].get("http", True) for h in bound):
-        out[int((spec.get("gateways") or {})[gateway].get("httpPort", 80))] = ("HTTP", ["http"])
+        # the redirect plugin may split the HTTP server in two; both names are taken
+        names = ["http", redirect.REDIRECT_SERVER] if redirect.redirected_hosts(spec, gateway) else ["http"]
+        out[int((spec.get("gateways") or {})[gateway].get("httpPort", 80))] = ("HTTP", names)
     names = sorted(set(tls.server_names(spec, gateway).values()))
     if names:
         out.setdefault(tls.https_port(spec, gateway), ("HTTPS", names))

@@ -123,3 +123,24 @@ def test_write_bundle_and_preflight(tmp_path: Path) -> None:
         "refusing to empty an environment; pass --allow-empty if that is intended",
     ]
     preflight([bundle, empty], out, Options(allow_empty=True))
+
+
+def test_plugin_authors_can_build_with_their_plugin(tmp_path: Path) -> None:
+    # gwpipe.testing.build registers the plugin under test after the built-ins, like an entry point
+    import types
+
+    from gwpipe.hookspecs import hookimpl
+
+    plugin = types.ModuleType("annotate")
+
+    @hookimpl
+    def gwpipe_modify_resources(spec: Any, resources: Any) -> None:
+        for request in resources.of_kind("Gateway"):
+            request.values.setdefault("annotations", {})["team"] = "edge"
+            request.touch("annotate")
+
+    plugin.gwpipe_modify_resources = gwpipe_modify_resources  # type: ignore[attr-defined]
+    bundle = build(tmp_path, SPEC, plugins=[plugin])
+    gateway = next(o for o in bundle.objects if o.request.kind == "Gateway")
+    assert gateway.obj["metadata"]["annotations"]["team"] == "edge"
+    assert gateway.obj["metadata"]["annotations"]["gwpipe.dev/plugins"] == "http,annotate"

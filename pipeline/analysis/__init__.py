@@ -8,6 +8,7 @@ import yaml
 from gwpipe.model import Finding, RenderedObject
 from gwpipe.spec import Spec
 
+from .. import istio
 from .cluster import workload_inventory
 from .manifests import ManifestSet, manifest_of
 from .run import analyze
@@ -17,18 +18,17 @@ __all__ = ["analysis_findings", "analyze", "spec_inventory", "spec_suppressions"
 
 
 def target_version(spec: Spec) -> tuple[int, int]:
-    from gwpipe.plugins._istio import version
-
-    found: tuple[int, int] = version(spec)
-    return found
+    """The Istio version the checks judge against (behaviour changed across releases, e.g. IST0145)."""
+    return istio.target_version(spec)
 
 
 def spec_inventory(spec: Spec) -> list[dict[str, Any]]:
     """`checks.inventory` plus the http plugin's gateway `workloads` (pods with those labels and a Service)."""
-    from gwpipe.plugins._istio import istio_namespace, workloads
+    # the gateway workloads are the http plugin's spec key: the one place the checks read a plugin's data
+    from gwpipe.plugins._istio import workloads
 
     checks = spec.get("checks") or {}
-    return list(checks.get("inventory") or []) + workload_inventory(workloads(spec), istio_namespace(spec))
+    return list(checks.get("inventory") or []) + workload_inventory(workloads(spec), istio.control_namespace(spec))
 
 
 def spec_suppressions(spec: Spec) -> list[Suppression]:

@@ -75,7 +75,7 @@ def _run(
     from gwpipe.analysis.manifests import ManifestSet
     from gwpipe.analysis.suppress import parse_suppression
     from gwpipe.errors import Problem, UsageError
-    from gwpipe.plugins._istio import DEFAULT_VERSION
+    from gwpipe.istio import DEFAULT_VERSION
 
     raw_version = istio_version or DEFAULT_VERSION
     if not re.fullmatch(r"1\.[0-9]{1,2}", raw_version):

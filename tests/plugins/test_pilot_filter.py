@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gwpipe import render
 from gwpipe.errors import SpecError
 from gwpipe.model import RenderedObject, ResourceRequest
-from gwpipe.plugins import pilot_filter
+from gwpipe.plugins import _istio, pilot_filter
+from gwpipe.spec import Spec
 from gwpipe.testing import build, find
 
 ROUTE = {"destination": {"host": "webapp", "port": 80}}
@@ -240,3 +242,19 @@ def test_proxy_metadata_values_must_be_quoted_strings(spec_dir: Path) -> None:
     assert errors == [
         "pilot_filter.proxyMetadata.ISTIO_META_DNS_CAPTURE: expected string, got boolean (YAML 1.1 read 'true' as boolean; quote it)"
     ]
+
+
+@pytest.mark.parametrize("form", ["istiooperator", "helm"])
+def test_mesh_config_a_plugin_adds_is_never_dropped(spec_dir: Path, form: str) -> None:
+    # control_plane_request invites plugins to extend values["meshConfig"]; unknown fields must survive
+
+    request: ResourceRequest = _istio.control_plane_request(_spec_for_mesh(spec_dir), "test", form=form)
+    request.values["meshConfig"] = {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}, "accessLogFile": "/dev/stdout"}
+    objects = render.render_requests(_spec_for_mesh(spec_dir), [request], render.make_environment([], {}))
+    obj = objects[0].obj
+    mesh = obj["spec"]["meshConfig"] if form == "istiooperator" else obj["spec"]["values"]["meshConfig"]
+    assert mesh == {"accessLogFile": "/dev/stdout", "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
+
+
+def _spec_for_mesh(folder: Path) -> Spec:
+    return Spec("mesh", str(folder / "mesh.yaml"), {"namespace": "shop"}, root=folder)

@@ -315,3 +315,35 @@ def test_a_port_another_plugin_already_took_is_refused_while_planning(spec_dir: 
         "'tls-passthrough' of Gateway shop/edge (plugins: http, sni); a TCP server cannot share a port"
     ]
     assert len(gateway.values["servers"]) == 1
+
+
+def test_a_tcp_server_cannot_take_the_name_of_the_redirect_server(spec_dir: Path) -> None:
+    # the redirect plugin splits port 80 into `http` and `http-redirect`; a tcp entry must not reuse either
+    data = {
+        "namespace": "shop",
+        "workloads": {
+            "gw": {
+                "namespace": "istio-system",
+                "labels": {"istio": "gw"},
+                "ports": [
+                    {"name": "http2", "port": 80},
+                    {"name": "https", "port": 443},
+                    {"name": "tcp", "port": 31400},
+                ],
+            }
+        },
+        "gateways": {"edge": {"workload": "gw"}},
+        "hosts": {
+            "a.example.com": {
+                "gateway": "edge",
+                "routes": [{"destination": {"host": "a", "port": 80}}],
+                "tls": {"credentialName": "a"},
+                "redirect": True,
+            },
+            "b.example.com": {"gateway": "edge", "routes": [{"destination": {"host": "b", "port": 80}}]},
+        },
+        "tcp": {"http-redirect": {"gateway": "edge", "port": 31400, "destination": {"host": "db", "port": 5432}}},
+    }
+    with pytest.raises(SpecError) as caught:
+        build(spec_dir, data)
+    assert any("http-redirect" in str(p) and "tcp" in str(p) for p in caught.value.problems), caught.value.problems
