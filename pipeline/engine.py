@@ -108,15 +108,21 @@ class Pipeline:
         return resources
 
     def render(self, spec: Spec) -> list[RenderedObject]:
-        """Plan and render one validated spec, every document parsed back and matched to its request; no checks."""
+        """Plan and render one validated spec, every document parsed back and matched to its request; no checks.
+
+        Each object's `path` is its final place in the environment folder (its shard, when sharded).
+        """
+        return self._render_files(spec)[0]
+
+    def _render_files(self, spec: Spec) -> tuple[list[RenderedObject], dict[str, bytes]]:
         resources = self.plan(spec)
         env = make_environment(self._template_overrides(spec), self._template_folders())
-        return render_requests(spec, list(resources), env)
+        objects = render_requests(spec, list(resources), env)
+        return objects, desired_files(objects)  # settles each object's final (shard) path
 
     def build(self, spec: Spec) -> Bundle:
         """Plan, render, parse back and check one validated spec; Error findings raise CheckError."""
-        objects = self.render(spec)
-        files = desired_files(objects)  # first: it settles each object's final (shard) path, which findings name
+        objects, files = self._render_files(spec)
         findings = run_checks(self.pm, spec, objects)
         blocking = [f for f in findings if level_at_least(f.level, self.options.fail_level)]
         if blocking:

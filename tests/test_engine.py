@@ -144,3 +144,19 @@ def test_plugin_authors_can_build_with_their_plugin(tmp_path: Path) -> None:
     gateway = next(o for o in bundle.objects if o.request.kind == "Gateway")
     assert gateway.obj["metadata"]["annotations"]["team"] == "edge"
     assert gateway.obj["metadata"]["annotations"]["gwpipe.dev/plugins"] == "http,annotate"
+
+
+def test_render_gives_final_shard_paths(tmp_path: Path) -> None:
+    # Pipeline.render is public: its paths must be where build() writes the objects, shards included
+    hosts = {
+        f"h{i}.example.com": {"gateway": "web", "routes": [{"destination": {"host": "a", "port": 80}}]}
+        for i in range(300)
+    }
+    spec = {**SPEC, "hosts": hosts}
+    pipeline = Pipeline(Options(), pm=create_manager(entry_points=False))
+    path = write_spec(tmp_path, spec, "big")
+    rendered = {o.ref: o.path for o in pipeline.render(pipeline.load(path, tmp_path))}
+    built = pipeline.build(pipeline.load(path, tmp_path))
+    assert rendered == {o.ref: o.path for o in built.objects}
+    assert set(rendered.values()) <= set(built.files)
+    assert any(p.startswith("2-routes-web-") for p in rendered.values())
