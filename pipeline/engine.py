@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
-import yaml
 
 from .checks import run_checks
 from .errors import CheckError, PluginError, Problem, SpecError, WriteError
 from .manager import call_each, create_manager
 from .model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
 from .moves import guard_move
+from .readback import object_ref, one_line
 from .render import make_environment, render_requests
 from .spec import Spec, load_spec
 from .validate import SpecSchema, build_schema, validate_spec
@@ -263,7 +263,7 @@ def commit_message(env: str, change: TreeChange, bundle: Bundle, previous: dict[
         for path in paths:
             ref = by_path.get(path) or _ref_of(previous.get(path, b""), path)
             if ref:
-                lines.append(f"{verb}: {_printable(ref)}")
+                lines.append(f"{verb}: {one_line(ref)}")
     shown = lines[:limit]
     if len(lines) > limit:
         shown.append(f"... and {len(lines) - limit} more")
@@ -271,21 +271,8 @@ def commit_message(env: str, change: TreeChange, bundle: Bundle, previous: dict[
     return f"gwpipe: render {env} ({summary})\n\n" + "\n".join(shown) + "\n"
 
 
-def _printable(text: str) -> str:
-    """One line of printable text: a name read back from a hand-edited file cannot add lines or trailers."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
-
-
 def _ref_of(data: bytes, path: str) -> str | None:
-    if not path.endswith(".yaml") or path == "kustomization.yaml":
+    """The object an old file held, for the commit message; None for a kustomization."""
+    if not path.endswith(".yaml") or path.rsplit("/", 1)[-1] == "kustomization.yaml":
         return None
-    try:
-        obj = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        meta = obj["metadata"]
-        return (
-            f"{obj['kind']} {meta['namespace']}/{meta['name']}"
-            if meta.get("namespace")
-            else f"{obj['kind']} {meta['name']}"
-        )
-    except Exception:  # noqa: BLE001 - an unreadable old file is still named by its path
-        return path
+    return object_ref(data, path)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from .moves import find_move
+from .readback import load_object, object_ref, one_line
 
 COMMENT_LIMIT = 65_536
 CATEGORIES = ("hosts", "ports", "tls", "certificates", "redirects", "routes", "installs", "control-plane")
@@ -139,7 +137,7 @@ def compute_plan(
         if old == new:
             continue
         action = "added" if old is None else "removed" if new is None else "changed"
-        ref = _ref(new if new is not None else old or b"", path)
+        ref = object_ref(new if new is not None else old or b"", path)
         diff = "".join(
             difflib.unified_diff(
                 _lines(old),
@@ -151,16 +149,8 @@ def compute_plan(
         objects.append(ObjectChange(ref, path, action, diff))
     changes = _compare(_facts(previous), _facts(desired))
     move = find_move(previous, desired)
-    warnings = [_printable(f"{move.what()} (render needs --allow-move)")] if move else []
+    warnings = [one_line(f"{move.what()} (render needs --allow-move)")] if move else []
     return IngressPlan(environment, changes, objects, base_branch, base_sha, warnings)
-
-
-def _printable(text: str) -> str:
-    """Control and format characters escaped, so a value from the repo cannot start a new line or a sequence."""
-    return "".join(
-        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
-        for ch in text
-    )
 
 
 def _lines(data: bytes | None) -> list[str]:
@@ -170,29 +160,12 @@ def _lines(data: bytes | None) -> list[str]:
     return [line if line.endswith("\n") else line + "\n" for line in text.splitlines(keepends=True)]
 
 
-def _load(data: bytes) -> dict[str, Any] | None:
-    try:
-        obj = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return None
-    return obj if isinstance(obj, dict) else None
-
-
-def _ref(data: bytes, path: str) -> str:
-    obj = _load(data)
-    meta = obj.get("metadata") if obj else None
-    if not obj or not isinstance(meta, dict) or "kind" not in obj or "name" not in meta:
-        return path
-    ns = meta.get("namespace")
-    return _printable(f"{obj['kind']} {ns}/{meta['name']}" if ns else f"{obj['kind']} {meta['name']}")
-
-
 def _compare(old: _Facts, new: _Facts) -> list[Change]:
     out = []
     for key in sorted(set(old) | set(new), key=lambda k: (CATEGORIES.index(k[0]), k[1])):
-        category, subject = key[0], _printable(key[1])
-        before = None if old.get(key) is None else _printable(old[key])
-        after = None if new.get(key) is None else _printable(new[key])
+        category, subject = key[0], one_line(key[1])
+        before = None if old.get(key) is None else one_line(old[key])
+        after = None if new.get(key) is None else one_line(new[key])
         if before == after:
             continue
         if before is None:
@@ -207,11 +180,11 @@ def _compare(old: _Facts, new: _Facts) -> list[Change]:
 def _facts(files: dict[str, bytes]) -> _Facts:
     facts: _Facts = {}
     for path in sorted(files):
-        obj = _load(files[path])
+        obj = load_object(files[path])
         if obj is None or path == "kustomization.yaml":
             continue
         kind, spec = str(obj.get("kind", "")), obj.get("spec")
-        ref = _ref(files[path], path)
+        ref = object_ref(files[path], path)
         if not isinstance(spec, dict):
             continue
         extract = _EXTRACTORS.get(kind)

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import yaml
 
 from .errors import Problem, WriteError
+from .readback import Loader, one_line
 from .write import GITOPS_FOLDER, KUSTOMIZATION
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def find_move(previous: dict[str, bytes], desired: dict[str, bytes]) -> Move | N
     kept = _object_identities(previous) & _object_identities(desired)
     if not kept:
         return None
-    return Move(_printable(", ".join(sorted(old))), _printable(", ".join(sorted(new))), len(kept))
+    return Move(one_line(", ".join(sorted(old))), one_line(", ".join(sorted(new))), len(kept))
 
 
 def guard_move(previous: dict[str, bytes], desired: dict[str, bytes], where: str, allow_move: bool) -> None:
@@ -65,7 +64,7 @@ def synced_roots(files: dict[str, bytes]) -> set[str]:
 def _synced_paths(data: bytes) -> list[str]:
     """spec.source.path (Application), spec.path (Flux Kustomization), git directories (ApplicationSet)."""
     try:
-        doc = yaml.load(data, Loader=_Loader)
+        doc = yaml.load(data, Loader=Loader)
     except yaml.YAMLError:
         return []
     spec = doc.get("spec") if isinstance(doc, dict) else None
@@ -86,11 +85,6 @@ def _synced_paths(data: bytes) -> list[str]:
                     found.append(str(entry["path"]).removesuffix("/*"))
         return found
     return []
-
-
-def _printable(text: str) -> str:
-    """A path read back from a hand-edited file cannot start a new output line."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _object_identities(files: dict[str, bytes]) -> set[str]:

@@ -16,5 +16,5 @@ def test_a_removed_objects_name_cannot_add_trailer_lines() -> None:
     assert message.splitlines() == [
         "gwpipe: render prod (0 added, 0 changed, 1 removed)",
         "",
-        "removed: Service shop/x\\x0aSigned-off-by: evil",
+        "removed: Service shop/x\\nSigned-off-by: evil",
     ]

@@ -9,6 +9,7 @@ from gwpipe.model import Finding, RenderedObject
 from gwpipe.spec import Spec
 
 from .. import istio
+from ..readback import Loader
 from .cluster import workload_inventory
 from .manifests import ManifestSet, manifest_of
 from .run import analyze
@@ -37,7 +38,7 @@ def spec_suppressions(spec: Spec) -> list[Suppression]:
 
 
 def _composer(text: str) -> Any:
-    return lambda: yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return lambda: yaml.compose(text, Loader=Loader)
 
 
 def analysis_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:

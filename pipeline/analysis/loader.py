@@ -9,13 +9,13 @@ from typing import Any
 import yaml
 from gwpipe.errors import Problem, UsageError
 
+from ..readback import Loader
 from .manifests import Manifest, manifest_of
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
 # istioctl drops objects in these namespaces from file sources
 IGNORED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def input_files(paths: list[str]) -> list[Path]:
@@ -77,7 +77,7 @@ def load_manifests(path: Path, default_namespace: str) -> list[Manifest]:
         line = raw[: exc.start].count(b"\n") + 1
         raise UsageError(Problem(f"{display}:{line}", f"invalid UTF-8 at byte {exc.start}")) from None
     try:
-        nodes = [n for n in yaml.compose_all(text, Loader=_Loader) if n is not None]
+        nodes = [n for n in yaml.compose_all(text, Loader=Loader) if n is not None]
         for n in nodes:
             if _expanded_size(n) > MAX_EXPANDED_NODES:
                 what = f"document expands to more than {MAX_EXPANDED_NODES} nodes through YAML aliases (alias bomb?)"
