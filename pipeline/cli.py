@@ -195,8 +195,8 @@ def render(
             for path, root in specs:
                 bundles.append(pipeline.build(pipeline.load(path, root)))
                 step()
-        preflight(bundles, out if out is not None else (repo or DEFAULT_REPO), pipeline.options)
         if out is not None:
+            preflight(bundles, out, pipeline.options)  # all or nothing: every folder's guards before any write
             results = [write_bundle(bundle, out, pipeline.options) for bundle in bundles]
         else:
             results = commit_bundles(bundles, repo or DEFAULT_REPO, pipeline.options, create=repo is None)

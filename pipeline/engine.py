@@ -16,7 +16,7 @@ from .model import Finding, RenderedObject, ResourceRequest, Resources, level_at
 from .moves import guard_move
 from .readback import object_ref, one_line
 from .render import make_environment, render_requests
-from .spec import Spec, load_spec
+from .spec import Spec, display_path, load_spec
 from .validate import SpecSchema, build_schema, validate_spec
 from .write import TreeChange, desired_files, diff_tree, guard_deletions, read_tree, restore_tree, write_tree
 
@@ -207,14 +207,21 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
         recover(repo.path, bundle.spec.name)
     repo.refuse_unsafe()
     planned = []
+    refused: list[Problem] = []
     for bundle in bundles:
         env = bundle.spec.name
         current = read_tree(repo.path / env)
         change = diff_tree(current, bundle.files)
         if not change.empty:
-            guard_deletions(change, f"{repo.path}/{env}", options.allow_empty, options.allow_delete)
-            guard_move(current, bundle.files, f"{repo.path}/{env}", options.allow_move)
+            where = display_path(repo.path / env)
+            try:
+                guard_deletions(change, where, options.allow_empty, options.allow_delete)
+                guard_move(current, bundle.files, where, options.allow_move)
+            except WriteError as exc:
+                refused.extend(exc.problems)  # every environment's refusal, before anything is written
         planned.append((bundle, current, change))
+    if refused:
+        raise WriteError(*refused)
     changed = [(b, current, change) for b, current, change in planned if not change.empty]
     sha = None
     if changed:
