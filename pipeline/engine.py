@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
 import pluggy
 
 from .checks import run_checks
@@ -78,6 +79,7 @@ class Pipeline:
         self.options = options or Options()
         self.pm = pm or create_manager(blocked=self.options.blocked)
         self.schema: SpecSchema = build_schema(self.pm)
+        self._environments: dict[tuple[object, ...], jinja2.Environment] = {}
 
     def load(self, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Spec:
         """Load and validate one spec."""
@@ -116,8 +118,7 @@ class Pipeline:
 
     def _render_files(self, spec: Spec) -> tuple[list[RenderedObject], dict[str, bytes]]:
         resources = self.plan(spec)
-        env = make_environment(self._template_overrides(spec), self._template_folders())
-        objects = render_requests(spec, list(resources), env)
+        objects = render_requests(spec, list(resources), self._environment(spec))
         return objects, desired_files(objects)  # settles each object's final (shard) path
 
     def build(self, spec: Spec) -> Bundle:
@@ -128,6 +129,14 @@ class Pipeline:
         if blocking:
             raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
         return Bundle(spec, objects, findings, files)
+
+    def _environment(self, spec: Spec) -> jinja2.Environment:
+        """One jinja2 environment per template search path, so templates compile once per run."""
+        overrides, folders = self._template_overrides(spec), self._template_folders()
+        key = (tuple(overrides), tuple(sorted(folders.items())))
+        if key not in self._environments:
+            self._environments[key] = make_environment(overrides, folders)
+        return self._environments[key]
 
     def _template_folders(self) -> dict[str, str]:
         folders: dict[str, str] = {}

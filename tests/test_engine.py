@@ -160,3 +160,13 @@ def test_render_gives_final_shard_paths(tmp_path: Path) -> None:
     assert rendered == {o.ref: o.path for o in built.objects}
     assert set(rendered.values()) <= set(built.files)
     assert any(p.startswith("2-routes-web-") for p in rendered.values())
+
+
+def test_one_jinja_environment_per_template_search_path(tmp_path: Path) -> None:
+    # templates compile once per run; a spec with its own override folder gets its own (sandboxed) one
+    pipeline = Pipeline(Options(), pm=create_manager(entry_points=False))
+    (tmp_path / "tpl").mkdir()
+    plain = [pipeline.load(write_spec(tmp_path, SPEC, name), tmp_path) for name in ("dev", "prod")]
+    custom = pipeline.load(write_spec(tmp_path, {**SPEC, "templates": "tpl"}, "custom"), tmp_path)
+    assert pipeline._environment(plain[0]) is pipeline._environment(plain[1])
+    assert pipeline._environment(custom) is not pipeline._environment(plain[0])
