@@ -143,13 +143,13 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
         workload = gateway.get("workload", istio.DEFAULT_WORKLOAD)
         if workload not in workloads:
             problems.append(
-                spec.problem(("gateways", name, "workload"), f"unknown workload {workload!r}{_known(workloads)}")
+                spec.problem(("gateways", name, "workload"), f"unknown workload {workload!r}{known(workloads)}")
             )
     seen_vs: dict[str, str] = {}
     for host, entry in sorted((spec.get("hosts") or {}).items()):
         if entry["gateway"] not in gateways:
             problems.append(
-                spec.problem(("hosts", host, "gateway"), f"unknown gateway {entry['gateway']!r}{_known(gateways)}")
+                spec.problem(("hosts", host, "gateway"), f"unknown gateway {entry['gateway']!r}{known(gateways)}")
             )
         vs = virtual_service_name(host, entry)
         if vs in seen_vs:
@@ -160,19 +160,22 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
             )
         seen_vs.setdefault(vs, host)
         for i, route in enumerate(entry["routes"]):
-            if "destination" not in route and "destinations" not in route:
-                problems.append(spec.problem(("hosts", host, "routes", i), "a route needs destination or destinations"))
-            weights = [d["weight"] for d in route.get("destinations", [])]
-            if len(weights) > 1 and sum(weights) != 100:
-                problems.append(
-                    spec.problem(
-                        ("hosts", host, "routes", i, "destinations"), f"weights must add up to 100, got {sum(weights)}"
-                    )
-                )
+            problems.extend(destination_problems(spec, ("hosts", host, "routes", i), route, "a route"))
     return problems
 
 
-def _known(names: dict[str, Any]) -> str:
+def destination_problems(spec: Spec, path: tuple[str | int, ...], route: dict[str, Any], what: str) -> list[Problem]:
+    """A route (or tcp entry) at `path` needs `destination` or `destinations`, whose weights add up to 100."""
+    problems = []
+    if "destination" not in route and "destinations" not in route:
+        problems.append(spec.problem(path, f"{what} needs destination or destinations"))
+    weights = [d["weight"] for d in route.get("destinations", [])]
+    if len(weights) > 1 and sum(weights) != 100:
+        problems.append(spec.problem((*path, "destinations"), f"weights must add up to 100, got {sum(weights)}"))
+    return problems
+
+
+def known(names: dict[str, Any]) -> str:
     return f"; declared: {', '.join(sorted(names))}" if names else "; none declared"
 
 

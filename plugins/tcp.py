@@ -99,13 +99,7 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
     vs_used: dict[str, str] = {}
     for name, entry in entries(spec).items():
         gateway = entry["gateway"]
-        if "destination" not in entry and "destinations" not in entry:
-            problems.append(spec.problem(("tcp", name), "a tcp entry needs destination or destinations"))
-        weights = [d["weight"] for d in entry.get("destinations", [])]
-        if len(weights) > 1 and sum(weights) != 100:
-            problems.append(
-                spec.problem(("tcp", name, "destinations"), f"weights must add up to 100, got {sum(weights)}")
-            )
+        problems.extend(http.destination_problems(spec, ("tcp", name), entry, "a tcp entry"))
         vs = virtual_service_name(name, entry)
         if vs in http_vs:
             problems.append(
@@ -122,8 +116,9 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
             )
         vs_used.setdefault(vs, name)
         if gateway not in gateways:
-            known = f"; declared: {', '.join(sorted(gateways))}" if gateways else "; none declared"
-            problems.append(spec.problem(("tcp", name, "gateway"), f"unknown gateway {gateway!r}{known}"))
+            problems.append(
+                spec.problem(("tcp", name, "gateway"), f"unknown gateway {gateway!r}{http.known(gateways)}")
+            )
             continue
         problems.extend(_port_problems(spec, name, entry, workloads, ports_used, names_used))
     with_tcp = {entry["gateway"] for entry in entries(spec).values()}
