@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
@@ -78,7 +78,25 @@ def _print_traceback() -> None:
     click.echo(redact(traceback.format_exc()).rstrip("\n"), err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose commands in `gwpipe.commands` are imported only when named (or listed by --help)."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        name: f"{__package__}.commands.{name}" for name in ("analyze", "propose", "check", "certs", "status")
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            import importlib
+
+            self.add_command(importlib.import_module(self.lazy[cmd_name]).command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gwpipe")
 @click.option("--debug", is_flag=True, help="Show tracebacks for failures.")
 def main(debug: bool) -> None:
@@ -345,14 +363,3 @@ def run() -> None:
 
     gc.disable()
     main()
-
-
-def _register_commands() -> None:
-    """Commands in their own modules; each keeps heavy imports inside its functions (fast --help)."""
-    from .commands import analyze, certs, check, propose, status
-
-    for module in (analyze, propose, check, certs, status):
-        main.add_command(module.command)
-
-
-_register_commands()

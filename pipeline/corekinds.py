@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -72,8 +75,17 @@ _LOADED: dict[str, CoreSchemas] = {}
 
 
 @functools.cache
+def _schema_folder() -> Traversable:
+    # found without importing kubernetes_validate, whose import (jsonschema) costs more than loading a schema
+    found = importlib.util.find_spec("kubernetes_validate")
+    if found is not None and found.submodule_search_locations:
+        return Path(next(iter(found.submodule_search_locations)), "kubernetes-json-schema")
+    return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+
+
+@functools.cache
 def _available() -> list[tuple[int, int]]:
-    folder = resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+    folder = _schema_folder()
     found = {_minor(p.name[1:]) for p in folder.iterdir() if p.name.endswith("-local-strict")}
     return sorted(v for v in found if v is not None)
 
@@ -88,8 +100,21 @@ def target_version() -> str:
     return os.environ.get(VERSION_ENV, "").strip() or DEFAULT_VERSION
 
 
+def could_be_builtin(group: str) -> bool:
+    """False for an API group no Kubernetes version serves built in (all are dotless or end in .k8s.io)."""
+    return "." not in group or group.endswith(".k8s.io")
+
+
 def core_schemas(version: str | None = None) -> CoreSchemas:
     """The schemas of the newest bundled Kubernetes version not newer than `version`; loaded once per process."""
+    chosen = core_version(version)
+    if chosen not in _LOADED:
+        _LOADED[chosen] = _load(chosen)
+    return _LOADED[chosen]
+
+
+def core_version(version: str | None = None) -> str:
+    """The bundled Kubernetes version `core_schemas` would load (an error when none is usable), without loading it."""
     wanted_text = version or target_version()
     wanted = _minor(wanted_text)
     available = _available()
@@ -99,14 +124,11 @@ def core_schemas(version: str | None = None) -> CoreSchemas:
         raise UsageError(
             Problem(VERSION_ENV, f"unsupported kubernetes version, got {wanted_text!r}; allowed: {allowed}")
         )
-    chosen = f"{usable[-1][0]}.{usable[-1][1]}"
-    if chosen not in _LOADED:
-        _LOADED[chosen] = _load(chosen)
-    return _LOADED[chosen]
+    return f"{usable[-1][0]}.{usable[-1][1]}"
 
 
 def _load(version: str) -> CoreSchemas:
-    folder = resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+    folder = _schema_folder()
     match = next(p for p in folder.iterdir() if p.name.startswith(f"v{version}.") and p.name.endswith("-local-strict"))
     raw = json.loads(match.joinpath("_definitions.json").read_text(encoding="utf-8"))
     defs = {name: _strip(d) for name, d in raw["$defs"].items()}

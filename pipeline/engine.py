@@ -214,6 +214,7 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
 
     for bundle in bundles:
         recover(repo.path, bundle.spec.name)
+    repo.remove_quarantines()
     repo.refuse_unsafe()
     planned = []
     refused: list[Problem] = []
@@ -235,11 +236,15 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
     sha = None
     if changed:
         written: list[tuple[str, dict[str, bytes]]] = []
+        message = run_message(changed)
         try:
-            for bundle, current, _change in changed:
-                write_tree(repo.path, bundle.spec.name, bundle.files)
-                written.append((bundle.spec.name, current))
-            sha = repo.commit([env for env, _ in written], run_message(changed))
+            # git fast-import builds the commit's objects while the files are written, so `git add`
+            # finds every object already stored (one pack instead of one loose object per file)
+            with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
+                for bundle, current, _change in changed:
+                    write_tree(repo.path, bundle.spec.name, bundle.files)
+                    written.append((bundle.spec.name, current))
+                sha = repo.commit([env for env, _ in written], message, pending)
         except Exception:
             for env, current in written:
                 repo.unstage(env)

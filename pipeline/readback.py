@@ -14,6 +14,8 @@ Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def one_line(text: str) -> str:
     """`text` with control and format characters escaped: a value read back from a repository (or a
     hand-edited file) cannot start a new line, a commit trailer or a terminal sequence."""
+    if text.isprintable():  # no Cc/Cf/Zl/Zp in it: the common case, without a per-character loop
+        return text
     return "".join(
         ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
         for ch in text

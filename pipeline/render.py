@@ -14,9 +14,11 @@ from typing import Any
 
 import jinja2
 import jinja2.sandbox
+import markupsafe
 import yaml
 
 from .errors import Problem, RenderError
+from .fastyaml import load_documents
 from .model import RenderedObject, ResourceRequest
 from .parallel import fork_map
 from .spec import Spec
@@ -91,6 +93,45 @@ def yaml_safe_json(value: Any, **kwargs: Any) -> str:
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=_undefined_in_json)
+# a string with none of these comes out of `tojson` as itself in double quotes: the common case, taken
+# without the encoder (the set is everything JSON, YAML or jinja's HTML-safe escaping would rewrite)
+_NEEDS_ESCAPE = re.compile("[\"\\\\<>&'\x00-\x1f" + _YAML_UNSAFE.pattern[1:])
+
+
+def tojson(value: Any, indent: int | None = None) -> markupsafe.Markup:
+    """jinja2's `tojson` filter with gwpipe's YAML-safe dumps, and the same output, without its per-call overhead."""
+    kind = type(value)
+    if indent is None:
+        if kind is str and not _NEEDS_ESCAPE.search(value):
+            return _markup(f'"{value}"')
+        if kind is int:
+            return _markup(int.__repr__(value))
+        text = _JSON.encode(value)
+    else:
+        text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False, default=_undefined_in_json)
+    text = _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027"))
+
+
+def _markup(text: str) -> markupsafe.Markup:
+    # the text is already safe; Markup's own constructor would look for __html__ on every call
+    return str.__new__(markupsafe.Markup, text)
+
+
+def metadata_yaml(meta: dict[str, Any]) -> str:
+    """The `metadata:` block every template starts with: name, namespace, sorted labels and annotations."""
+    lines = ["metadata:", f"  name: {tojson(meta['name'])}"]
+    if meta.get("namespace"):
+        lines.append(f"  namespace: {tojson(meta['namespace'])}")
+    for field in ("labels", "annotations"):
+        lines.append(f"  {field}:")
+        # sorted as jinja's dictsort sorts: case-insensitively, ties in insertion order
+        for key, value in sorted(meta[field].items(), key=lambda item: item[0].lower()):
+            lines.append(f"    {tojson(key)}: {tojson(value)}")
+    return "\n".join(lines) + "\n"
+
+
 def make_environment(overrides: list[Path], folders: dict[str, str]) -> jinja2.Environment:
     """One environment per run: strict undefined, user folders first, sandboxed when users supply templates."""
     loaders: list[jinja2.BaseLoader] = [NoSymlinkLoader([str(p) for p in overrides])] if overrides else []
@@ -104,10 +145,14 @@ def make_environment(overrides: list[Path], folders: dict[str, str]) -> jinja2.E
         "autoescape": False,
         "trim_blocks": True,
         "lstrip_blocks": True,
+        # templates do not change during a run: no stat() per `{% from %}` import
+        "auto_reload": False,
     }
     env: jinja2.Environment = BoundedSandbox(**options) if overrides else jinja2.Environment(**options)
     env.policies["json.dumps_function"] = yaml_safe_json
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False, "default": _undefined_in_json}
+    env.filters["tojson"] = tojson
+    env.globals["metadata_yaml"] = metadata_yaml
     # lipsum draws random text: output must not depend on anything but the spec
     env.globals.pop("lipsum", None)
     return env
@@ -118,7 +163,7 @@ def provenance(spec: Spec, request: ResourceRequest) -> dict[str, str]:
     return {
         "gwpipe.dev/environment": spec.name,
         "gwpipe.dev/plugins": ",".join(request.plugins),
-        "gwpipe.dev/source": source_name(spec),
+        "gwpipe.dev/source": spec.derived("gwpipe.source_name", source_name),
     }
 
 
@@ -144,7 +189,8 @@ def render_requests(spec: Spec, requests: list[ResourceRequest], env: jinja2.Env
     templates = {r.template: _load(env, r) for r in ordered if r.template}
 
     def render_chunk(chunk: Sequence[ResourceRequest]) -> list[tuple[str, dict[str, Any]]]:
-        return [_parse_back(request, _render_one(spec, templates[request.template], request)) for request in chunk]
+        texts = [_render_one(spec, templates[request.template], request) for request in chunk]
+        return _parse_back_all(chunk, texts)
 
     pairs = fork_map(render_chunk, ordered)
     return [
@@ -263,10 +309,54 @@ def _short_template(filename: str) -> str:
         return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
 
 
+def _parse_back_all(requests: Sequence[ResourceRequest], texts: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """`_parse_back` of every text, most of them read together as one YAML stream (the same values, faster)."""
+    together = _read_together(texts)
+    out = []
+    for request, text, doc in zip(requests, texts, together, strict=True):
+        if doc is _APART or doc is None:
+            out.append(_parse_back(request, text))  # read alone, which also gives any error its exact words
+        else:
+            _check_size(request, text)
+            out.append((text, _held_to_plan(request, [doc])))
+    return out
+
+
+_APART = object()
+# a line that starts or ends a document, a directive, or a line break `^` cannot see (YAML 1.1 also
+# breaks lines at CR, NEL, LS and PS): a text holding one is not read within a stream
+_DOCUMENT_BOUNDARY = re.compile(r"^(?:---|\.\.\.)(?:[ \t\n]|$)|^%|[\r\x85\u2028\u2029\ufeff]", re.MULTILINE)
+
+
+def _read_together(texts: list[str]) -> list[Any]:
+    """Each text's one document, read from a single stream, or _APART for texts that must be read alone.
+
+    A text without document markers or directives is exactly one document of a stream when preceded
+    by `---`, and reads the same there as alone; the others, or all of them when the fast reader
+    declines the stream, are left to `_parse_back`.
+    """
+    alone: list[Any] = [_APART] * len(texts)
+    members = [i for i, t in enumerate(texts) if t.endswith("\n") and not _DOCUMENT_BOUNDARY.search(t)]
+    if not members:
+        return alone
+    docs = load_documents("".join(f"---\n{texts[i]}" for i in members))
+    if docs is None or len(docs) != len(members):
+        return alone
+    for i, doc in zip(members, docs, strict=True):
+        alone[i] = doc
+    return alone
+
+
+def _check_size(request: ResourceRequest, text: str) -> None:
+    if len(text.encode()) > MAX_OBJECT_BYTES:
+        raise RenderError(
+            Problem(f"template {request.template}", f"{request.ref} is larger than {MAX_OBJECT_BYTES} bytes")
+        )
+
+
 def _parse_back(request: ResourceRequest, text: str) -> tuple[str, dict[str, Any]]:
     where = f"template {request.template}"
-    if len(text.encode()) > MAX_OBJECT_BYTES:
-        raise RenderError(Problem(where, f"{request.ref} is larger than {MAX_OBJECT_BYTES} bytes"))
+    _check_size(request, text)
     try:
         docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.YAMLError as exc:
@@ -275,6 +365,12 @@ def _parse_back(request: ResourceRequest, text: str) -> tuple[str, dict[str, Any
         raise RenderError(
             Problem(f"{where} (output{line})", f"{request.ref} is not valid YAML: {getattr(exc, 'problem', exc)}")
         ) from None
+    return text, _held_to_plan(request, docs)
+
+
+def _held_to_plan(request: ResourceRequest, docs: list[Any]) -> dict[str, Any]:
+    """The one document of a request, which must be the mapping the plan asked for, with provenance."""
+    where = f"template {request.template}"
     if len(docs) != 1:
         raise RenderError(Problem(where, f"rendered {len(docs)} documents for {request.ref}; expected exactly 1"))
     obj = docs[0]
@@ -290,4 +386,4 @@ def _parse_back(request: ResourceRequest, text: str) -> tuple[str, dict[str, Any
     annotations = metadata.get("annotations") or {}
     if not isinstance(annotations, dict) or "gwpipe.dev/source" not in annotations:
         raise RenderError(Problem(where, f"{request.ref} lacks the provenance annotations; render meta.annotations"))
-    return text, obj
+    return obj

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .corekinds import CoreSchemas, core_schemas
+from .corekinds import CoreSchemas, core_schemas, core_version, could_be_builtin
 from .crdsources import ENV_VAR, configured_sources
 from .model import Finding, RenderedObject
 from .schemaconv import normalize
@@ -38,7 +38,9 @@ def schema_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
         from .crds import catalog
 
         loaded = catalog(sources)
-    core = core_schemas()
+    core_version()  # an unsupported Kubernetes version is an error even when no object needs its schemas
+    # loading the schemas costs more than checking a few thousand objects: only when an object may need them
+    core = core_schemas() if loaded is not None or any(_may_be_builtin(o) for o in objects) else None
     findings: list[Finding] = []
     unchecked: set[str] = set()
     for obj in objects:
@@ -52,17 +54,24 @@ def schema_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     return findings
 
 
-def check_object(obj: RenderedObject, loaded: Catalog | None, core: CoreSchemas, unchecked: set[str]) -> list[Finding]:
-    """Schema, serving and rule findings for one rendered object."""
+def _may_be_builtin(obj: RenderedObject) -> bool:
+    api_version = obj.obj.get("apiVersion")
+    return not isinstance(api_version, str) or could_be_builtin(api_version.rpartition("/")[0])
+
+
+def check_object(
+    obj: RenderedObject, loaded: Catalog | None, core: CoreSchemas | None, unchecked: set[str]
+) -> list[Finding]:
+    """Schema, serving and rule findings for one rendered object (`core` None: no object is of a built-in kind)."""
     data = obj.obj
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str):
         return [_finding(obj, SCHEMA, "apiVersion and kind must be strings")]
     group, _, version = api_version.rpartition("/")
     crd = loaded.lookup(group, kind) if loaded is not None else None
-    if crd is not None:
+    if crd is not None and core is not None:
         return _check_custom(obj, crd, version, core)
-    if core.is_builtin(group):
+    if core is not None and core.is_builtin(group):
         return _check_core(obj, group, version, kind, core)
     if loaded is None:
         unchecked.add(kind)

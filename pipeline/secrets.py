@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 
 _PEM_KEY = re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY( BLOCK)?-----")
 # base64 of "-----BEGIN" at each of the three byte alignments, so an encoded PEM is caught too
 _B64_PEM = re.compile("LS0tLS1CRUdJTi|0tLS0tQkVHSU4|tLS0tLUJFR0lO")
-_OPENSSH = re.compile(r"openssh-key-v1|b3BlbnNzaC1rZXktdjE")
+# the OpenSSH key format's magic, plain and base64-encoded
+_OPENSSH = ("openssh-key-v1", "b3BlbnNzaC1rZXktdjE")
 # a run of base64 long enough to hold a DER key; its first bytes say what it is
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 # what follows a DER SEQUENCE header in each kind of private key container
@@ -25,6 +27,13 @@ _ENCRYPTED_OIDS = (b"\x2a\x86\x48\x86\xf7\x0d\x01\x05", b"\x2a\x86\x48\x86\xf7\x
 _PEM_PARTIAL = re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY( BLOCK)?-----(?:[A-Za-z0-9+/=\s]|\\n)*")
 _PEM_BLOCK = re.compile(r"-----BEGIN [^-]+-----.*?-----END [^-]+-----", re.S)
 PRIVATE_FILE_SUFFIXES = (".key", ".p12", ".pfx", ".jks", ".keystore")
+# a substring of each of _B64_PEM's three alternatives
+_B64_PEM_MARK = "LS0t"
+# every base64 character folds to "+" and every other byte to a newline, so a run is a plain substring search
+_RUN_LENGTH = 40
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_FOLD = bytes(0x2B if c in _BASE64 else 0x0A for c in range(256))
+_RUN = b"+" * _RUN_LENGTH
 
 
 def _der_kind(run: str) -> str | None:
@@ -49,18 +58,40 @@ def _der_kind(run: str) -> str | None:
 
 def find_secrets(text: str) -> list[str]:
     """Names of the kinds of key material in `text` (never the material itself)."""
+    # each detector runs only when a substring its pattern cannot match without is present: most text has none
     found = []
-    if _PEM_KEY.search(text):
+    if "-----BEGIN" in text and _PEM_KEY.search(text):
         found.append("PEM private key")
-    if _B64_PEM.search(text):
+    if _B64_PEM_MARK in text and _B64_PEM.search(text):
         found.append("base64-encoded PEM block")
-    if _OPENSSH.search(text):
+    if _OPENSSH[0] in text or _OPENSSH[1] in text:
         found.append("OpenSSH private key")
-    for match in _B64_RUN.finditer(text):
-        kind = _der_kind(match.group())
-        if kind and kind not in found:
-            found.append(kind)
+    if has_base64_run(text):
+        for match in _B64_RUN.finditer(text):
+            kind = _der_kind(match.group())
+            if kind and kind not in found:
+                found.append(kind)
     return found
+
+
+def find_secrets_each(texts: Sequence[str]) -> list[list[str]]:
+    """`find_secrets` of each text; one scan of them all when, as usual, none holds anything."""
+    # no marker and no base64 run contains a newline, so none can straddle two joined texts
+    joined = "\n".join(texts)
+    if (
+        "-----BEGIN" in joined
+        or _B64_PEM_MARK in joined
+        or _OPENSSH[0] in joined
+        or _OPENSSH[1] in joined
+        or has_base64_run(joined)
+    ):
+        return [find_secrets(text) for text in texts]
+    return [[] for _ in texts]
+
+
+def has_base64_run(text: str) -> bool:
+    """True when `text` holds a run `_B64_RUN` matches (40 base64 characters in a row), found without a regex scan."""
+    return len(text) >= _RUN_LENGTH and _RUN in text.encode("utf-8", "surrogatepass").translate(_FOLD)
 
 
 def _sized(match: re.Match[str]) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import Problem, SpecError
-from .yamlload import Location, Path_, format_path, load_yaml_file
+from .yamlload import LazyLocations, Location, Path_, format_path, load_yaml_file
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_EXTENDS = 8
@@ -23,7 +23,7 @@ class Spec:
     name: str
     file: str
     data: dict[str, Any]
-    locations: dict[Path_, Location] = field(default_factory=dict)
+    locations: Mapping[Path_, Location] = field(default_factory=dict)
     root: Path = field(default_factory=Path.cwd)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -93,13 +93,14 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _refuse_symlinks(path: Path, root: Path, display: str) -> None:
+def _refuse_symlinks(path: Path, root: Path, display: str | Callable[[], str]) -> None:
     """Refuse a path that is, or passes through, a symlink below `root`, or that leaves `root`."""
     if not path.is_relative_to(root):
-        raise SpecError(Problem(display, "path outside the spec root"))
+        raise SpecError(Problem(display if isinstance(display, str) else display(), "path outside the spec root"))
     link = _first_symlink(path, root)
     if link is not None:
-        raise SpecError(Problem(display, f"refusing to follow symlink {display_path(link)}"))
+        shown = display if isinstance(display, str) else display()
+        raise SpecError(Problem(shown, f"refusing to follow symlink {display_path(link)}"))
 
 
 def _first_symlink(path: Path, root: Path) -> Path | None:
@@ -126,40 +127,43 @@ def load_spec(path: str | os.PathLike[str], root: str | os.PathLike[str] | None 
     return Spec(name=name, file=display, data=data, locations=locations, root=root_dir)
 
 
-def _load_with_bases(file: Path, root: Path, chain: list[Path]) -> tuple[dict[str, Any], dict[Path_, Location]]:
+def _load_with_bases(file: Path, root: Path, chain: list[Path]) -> tuple[dict[str, Any], Mapping[Path_, Location]]:
     display = display_path(file)
     loaded = load_yaml_file(str(file), display)
     data, locations = loaded.data, loaded.locations
     base_ref = data.pop("extends", None)
     if base_ref is None:
         return data, locations
-    where = _located(locations, ("extends",), display) + ": extends"
+
+    def where() -> str:  # locations cost a second parse: work them out only for a message
+        loc = locations.get(("extends",))
+        return (f"{loc.file}:{loc.line}:{loc.column}" if loc else display) + ": extends"
+
     if not isinstance(base_ref, str) or not base_ref:
-        raise SpecError(Problem(where, "expected a file name (string)"))
+        raise SpecError(Problem(where(), "expected a file name (string)"))
     if os.path.isabs(base_ref):
-        raise SpecError(Problem(where, "path outside the spec root; use a path relative to this file"))
+        raise SpecError(Problem(where(), "path outside the spec root; use a path relative to this file"))
     base = Path(os.path.abspath(file.parent / base_ref))
     if base == file or base in chain:
-        raise SpecError(Problem(where, f"extends cycle through {display_path(base)}"))
+        raise SpecError(Problem(where(), f"extends cycle through {display_path(base)}"))
     if len(chain) >= MAX_EXTENDS:
-        raise SpecError(Problem(where, f"more than {MAX_EXTENDS} levels of extends"))
+        raise SpecError(Problem(where(), f"more than {MAX_EXTENDS} levels of extends"))
     try:
         base.relative_to(root)
     except ValueError:
-        raise SpecError(Problem(where, "path outside the spec root")) from None
+        raise SpecError(Problem(where(), "path outside the spec root")) from None
     if not base.exists() and not base.is_symlink():
-        raise SpecError(Problem(where, f"base spec {base_ref!r} not found"))
+        raise SpecError(Problem(where(), f"base spec {base_ref!r} not found"))
     _refuse_symlinks(base, root, where)
     base_data, base_locations = _load_with_bases(base, root, [*chain, file])
     merged = _deep_merge(base_data, data)
-    merged_locations = {p: loc for p, loc in base_locations.items() if _exists(merged, p)}
-    merged_locations.update({p: loc for p, loc in locations.items() if p != ("extends",)})
-    return merged, merged_locations
 
+    def merged_locations() -> dict[Path_, Location]:
+        table = {p: loc for p, loc in base_locations.items() if _exists(merged, p)}
+        table.update({p: loc for p, loc in locations.items() if p != ("extends",)})
+        return table
 
-def _located(locations: dict[Path_, Location], path: Path_, display: str) -> str:
-    loc = locations.get(path)
-    return f"{loc.file}:{loc.line}:{loc.column}" if loc else display
+    return merged, LazyLocations(merged_locations)
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

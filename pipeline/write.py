@@ -156,20 +156,39 @@ def read_tree(folder: Path) -> dict[str, bytes]:
         return files
     if not folder.is_dir():
         raise WriteError(Problem(str(folder), "exists and is not a folder; refusing to replace it"))
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        for name in dirnames + filenames:
-            full = Path(dirpath) / name
-            if full.is_symlink():
-                raise WriteError(Problem(str(full), "refusing to write through symlink"))
-            if name == ".git":
-                raise WriteError(Problem(str(full), "a .git entry inside an environment folder is refused"))
-        for name in filenames:
-            full = Path(dirpath) / name
-            try:
-                files[full.relative_to(folder).as_posix()] = full.read_bytes()
-            except OSError as exc:
-                raise WriteError(Problem(str(full), f"cannot read: {exc.strerror or exc}")) from None
+    _read_folder(str(folder), "", files)
     return files
+
+
+def _read_folder(top: str, prefix: str, files: dict[str, bytes]) -> None:
+    """os.walk's order and leniency (an unreadable folder is skipped), without a Path per file."""
+    try:
+        with os.scandir(top) as listing:
+            entries = list(listing)
+    except OSError:
+        return
+    folders = [e for e in entries if _is_dir(e)]
+    others = [e for e in entries if not _is_dir(e)]
+    for entry in folders + others:
+        if entry.is_symlink():
+            raise WriteError(Problem(entry.path, "refusing to write through symlink"))
+        if entry.name == ".git":
+            raise WriteError(Problem(entry.path, "a .git entry inside an environment folder is refused"))
+    for entry in others:
+        try:
+            with open(entry.path, "rb", buffering=0) as handle:
+                files[prefix + entry.name] = handle.readall()
+        except OSError as exc:
+            raise WriteError(Problem(entry.path, f"cannot read: {exc.strerror or exc}")) from None
+    for entry in folders:
+        _read_folder(entry.path, f"{prefix}{entry.name}/", files)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def diff_tree(current: dict[str, bytes], desired: dict[str, bytes]) -> TreeChange:
@@ -184,7 +203,7 @@ def diff_tree(current: dict[str, bytes], desired: dict[str, bytes]) -> TreeChang
 
 
 def _is_object(path: str) -> bool:
-    return Path(path).name != KUSTOMIZATION
+    return path.rpartition("/")[2] != KUSTOMIZATION  # not Path(path).name: called for every file of a render
 
 
 def _identity(path: str) -> str:
@@ -245,14 +264,12 @@ def write_tree(root: Path, env: str, desired: dict[str, bytes]) -> Path:
     except OSError as exc:
         raise WriteError(Problem(str(root), f"cannot write: {exc.strerror or exc}")) from None
     new, old = root / f".gwpipe-new-{env}", root / f".gwpipe-old-{env}"
+    for rel in desired:
+        parts = rel.split("/")
+        if ".." in parts or ".git" in parts or rel.startswith("/"):
+            raise WriteError(Problem(rel, "refusing a path that leaves the environment folder"))
     try:
-        for rel, data in desired.items():
-            if ".." in rel.split("/") or ".git" in rel.split("/") or rel.startswith("/"):
-                raise WriteError(Problem(rel, "refusing a path that leaves the environment folder"))
-            target = new / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as handle:
-                handle.write(data)
+        _write_files(str(new), desired)
         if folder.exists():
             os.rename(folder, old)
         os.rename(new, folder)
@@ -263,6 +280,25 @@ def write_tree(root: Path, env: str, desired: dict[str, bytes]) -> Path:
         raise WriteError(Problem(str(folder), f"cannot write: {exc.strerror or exc}")) from None
     shutil.rmtree(old, ignore_errors=True)
     return folder
+
+
+def _write_files(base: str, files: dict[str, bytes]) -> None:
+    """Create `base` and every file below it; plain os calls, as open()'s buffered objects cost 4x the time."""
+    os.makedirs(base)
+    made = {""}
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    for rel, data in files.items():
+        folder = rel.rpartition("/")[0]
+        if folder not in made:  # each folder just before its first file: a folder appears as it fills
+            os.makedirs(f"{base}/{folder}", exist_ok=True)
+            made.add(folder)
+        fd = os.open(f"{base}/{rel}", flags, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
 
 def restore_tree(root: Path, env: str, previous: dict[str, bytes]) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from .errors import Problem, SpecError
+from .fastyaml import STR_TAG, load_documents
 
 try:  # the C parser is ~10x faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -46,12 +48,34 @@ class Location:
     raw: str | None = None
 
 
+class LazyLocations(Mapping[Path_, Location]):
+    """Locations worked out on first use: only messages need them, and they cost a second, slower parse."""
+
+    def __init__(self, compute: Callable[[], Mapping[Path_, Location]]) -> None:
+        self._compute: Callable[[], Mapping[Path_, Location]] | None = compute
+        self._table: Mapping[Path_, Location] = {}
+
+    def _resolved(self) -> Mapping[Path_, Location]:
+        if self._compute is not None:
+            self._table, self._compute = self._compute(), None
+        return self._table
+
+    def __getitem__(self, path: Path_) -> Location:
+        return self._resolved()[path]
+
+    def __iter__(self) -> Iterator[Path_]:
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+
 @dataclass
 class Loaded:
     """A parsed YAML mapping plus the location of every key's value, by path."""
 
     data: dict[str, Any]
-    locations: dict[Path_, Location]
+    locations: Mapping[Path_, Location]
 
 
 def load_yaml_file(path: str, display: str, max_bytes: int = MAX_BYTES) -> Loaded:
@@ -81,6 +105,23 @@ def load_yaml_bytes(raw: bytes, display: str) -> Loaded:
         line = text.count("\n", 0, bad.start()) + 1
         col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
         raise SpecError(Problem(f"{display}:{line}:{col}", f"control character U+{ord(bad.group()):04X} not allowed"))
+    # the common case, a clean spec, is read in one pass; any rule it might break sends it to the full
+    # builder below, which finds the problem (and, for a clean spec, the locations, when first asked)
+    docs = load_documents(text, MAX_DEPTH, _clean_scalar)
+    if docs is not None and len(docs) == 1 and isinstance(docs[0], dict):
+        return Loaded(docs[0], LazyLocations(lambda: _load_located(text, display).locations))
+    return _load_located(text, display)
+
+
+def _clean_scalar(tag: str, raw: str, value: Any) -> bool:
+    """False when the full builder would report this scalar (an ambiguous number, a control character)."""
+    if tag == STR_TAG:
+        return _CONTROL.search(value) is None
+    return not (tag == "tag:yaml.org,2002:int" and _AMBIGUOUS_INT.match(raw))
+
+
+def _load_located(text: str, display: str) -> Loaded:
+    """Compose `text` and build its value node by node, with locations and every problem found."""
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:

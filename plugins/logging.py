@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import celpy
-from celpy.celparser import CELParseError
 from gwpipe.errors import Problem
 from gwpipe.hookspecs import hookimpl
 from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources
@@ -126,6 +124,9 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
 def _entry_problems(spec: Spec, where: tuple[str, ...], entry: dict[str, Any]) -> list[Problem]:
     problems = []
     if "filter" in entry:
+        import celpy  # only a filter needs CEL, and loading it costs more than the rest of a render's imports
+        from celpy.celparser import CELParseError
+
         try:
             celpy.Environment().compile(entry["filter"])
         except CELParseError as exc:

@@ -183,3 +183,81 @@ def test_template_seconds_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(RenderError) as info:
             template_seconds()
         assert str(info.value) == f"GWPIPE_TEMPLATE_SECONDS: expected a positive number of seconds, got {bad!r}"
+
+
+JSONABLE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(alphabet=st.characters(codec="utf-8")),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSONABLE, st.sampled_from([None, 2]))
+def test_tojson_is_jinjas_tojson_with_the_yaml_safe_dumps(value: Any, indent: int | None) -> None:
+    """gwpipe's own `tojson` filter (fast paths for plain strings and ints) gives jinja2's output byte for byte."""
+    from gwpipe.render import tojson
+    from jinja2.filters import do_tojson
+    from jinja2.nodes import EvalContext
+
+    env = make_environment([], {})
+    expected = do_tojson(EvalContext(env), value, indent)
+    assert tojson(value, indent) == expected
+    assert type(tojson(value, indent)) is type(expected)
+
+
+def test_metadata_macro_and_builtin_block_agree(tmp_path: Path) -> None:
+    """User templates importing the macro get the block the built-in templates render with metadata_yaml()."""
+    values = {"labels": {"B": "1", "a": "2"}, "annotations": {"note": "x'<y"}}
+    [macro] = _render(tmp_path, HEAD + "data: {}\n", values=values)
+    direct = "apiVersion: {{ api_version }}\nkind: ConfigMap\n{{ metadata_yaml(meta) -}}\ndata: {}\n"
+    [builtin] = _render(tmp_path, direct, values=values)
+    assert macro.text == builtin.text
+    assert list(macro.obj["metadata"]["labels"]) == ["a", "app.kubernetes.io/managed-by", "B"]
+
+
+def _requests(count: int) -> list[ResourceRequest]:
+    return [ResourceRequest("p", "t/cm.yaml.j2", "v1", "ConfigMap", f"cm{i}", "shop", {}) for i in range(count)]
+
+
+def test_parse_back_reads_a_stream_as_each_text_alone() -> None:
+    from gwpipe.render import _parse_back, _parse_back_all
+
+    head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  namespace: shop\n"
+    head += "  annotations: {{gwpipe.dev/source: s}}\n"
+    bodies = [
+        "data: {k: yes, n: 0443, t: 2001-12-14}\n",
+        "data:\n  k: |+\n    kept\n\n",  # a block scalar keeping its trailing newlines
+        "data: &a {k: 1}\nother: *a\n",  # an alias: the fast reader declines, so all are read alone
+        "data: {}\n...\n",  # a document end marker: read alone
+        "data: {k: x}\r\n",  # a CR line break: read alone
+    ]
+    for count in (1, len(bodies)):
+        texts = [head.format(i=i) + bodies[i] for i in range(count)]
+        requests = _requests(count)
+        assert _parse_back_all(requests, texts) == [_parse_back(r, t) for r, t in zip(requests, texts, strict=True)]
+    texts = [head.format(i=i) + bodies[i] for i in (0, 1, 3, 4)]
+    requests = [_requests(5)[i] for i in (0, 1, 3, 4)]
+    assert _parse_back_all(requests, texts) == [_parse_back(r, t) for r, t in zip(requests, texts, strict=True)]
+
+
+def test_parse_back_in_a_stream_still_names_the_bad_object() -> None:
+    from gwpipe.render import _parse_back_all
+
+    good = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  namespace: shop\n"
+    good += "  annotations: {{gwpipe.dev/source: s}}\n"
+    texts = [good.format(i=0), "# nothing rendered\n", good.format(i=2) + "data: [\n"]
+    with pytest.raises(RenderError) as info:
+        _parse_back_all(_requests(3), texts)
+    assert [str(p) for p in info.value.problems] == [
+        "template t/cm.yaml.j2: rendered 0 documents for ConfigMap shop/cm1; expected exactly 1"
+    ]
+    with pytest.raises(RenderError) as info:
+        _parse_back_all(_requests(3)[::2], [texts[0], texts[2]])
+    assert [str(p) for p in info.value.problems] == [
+        "template t/cm.yaml.j2 (output:8): ConfigMap shop/cm2 is not valid YAML: did not find expected node content"
+    ]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from gwpipe import cel, crds, crdsources
+from gwpipe import cel, corekinds, crds, crdsources
 from gwpipe.engine import Options, Pipeline
 from gwpipe.errors import UsageError
 from gwpipe.manager import create_manager
@@ -281,3 +281,36 @@ _JSON = st.recursive(
 def test_normalize_is_idempotent(value: dict[str, Any]) -> None:
     once = normalize(value, _WIDGET_SPEC)
     assert normalize(once, _WIDGET_SPEC) == once
+
+
+def test_every_bundled_kubernetes_group_passes_the_builtin_pre_test() -> None:
+    # schema_findings skips loading the core schemas when no object's group passes could_be_builtin
+    versions = corekinds._available()
+    assert versions
+    for major, minor in versions:
+        core = corekinds._load(f"{major}.{minor}")
+        assert core.groups
+        assert [g for g in sorted(core.groups) if not corekinds.could_be_builtin(g)] == [], f"{major}.{minor}"
+    assert not corekinds.could_be_builtin("networking.istio.io")
+    assert corekinds.could_be_builtin("gateway.networking.k8s.io")
+    assert corekinds.could_be_builtin("apps")
+
+
+def test_custom_kinds_alone_need_no_core_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gateway = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "apps"},
+        "spec": {"servers": []},
+    }
+    corekinds.clear_cache()
+    [finding] = schema_findings(a_spec(tmp_path), [rendered(gateway)])
+    assert finding.code == "GWP0101"
+    assert finding.message.startswith("CRD schema validation skipped for Gateway: no CRD source configured")
+    assert corekinds._LOADED == {}
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "apps"}, "spec": {}}
+    assert [f.code for f in schema_findings(a_spec(tmp_path), [rendered(gateway), rendered(service)])] == ["GWP0101"]
+    assert list(corekinds._LOADED) == [corekinds.core_version()]
+    monkeypatch.setenv("GWPIPE_KUBERNETES_VERSION", "1.10")
+    with pytest.raises(UsageError, match=r"^GWPIPE_KUBERNETES_VERSION: unsupported kubernetes version, got '1\.10'"):
+        schema_findings(a_spec(tmp_path), [rendered(gateway)])

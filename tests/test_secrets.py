@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,9 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     pkcs12,
 )
-from gwpipe.secrets import find_secrets, redact
+from gwpipe.secrets import _der_kind, find_secrets, find_secrets_each, has_base64_run, redact
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 KEYS: dict[str, Callable[[], Any]] = {
     "ec": lambda: ec.generate_private_key(ec.SECP256R1()),
@@ -82,3 +85,91 @@ def test_partial_and_encoded_pem_is_redacted(text: str) -> None:
     for material in ("MII", "MHc", "LS0t"):
         assert material not in shown
     assert "<redacted, " in shown
+
+
+# The detectors as plain regex scans, without the substring gates find_secrets puts in front of them.
+_REFERENCE_PEM = re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY( BLOCK)?-----")
+_REFERENCE_B64_PEM = re.compile("LS0tLS1CRUdJTi|0tLS0tQkVHSU4|tLS0tLUJFR0lO")
+_REFERENCE_OPENSSH = re.compile("openssh-key-v1|b3BlbnNzaC1rZXktdjE")
+_REFERENCE_RUN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+
+
+def reference_find_secrets(text: str) -> list[str]:
+    found = []
+    if _REFERENCE_PEM.search(text):
+        found.append("PEM private key")
+    if _REFERENCE_B64_PEM.search(text):
+        found.append("base64-encoded PEM block")
+    if _REFERENCE_OPENSSH.search(text):
+        found.append("OpenSSH private key")
+    for match in _REFERENCE_RUN.finditer(text):
+        kind = _der_kind(match.group())
+        if kind and kind not in found:
+            found.append(kind)
+    return found
+
+
+def _b64(prefix: bytes) -> st.SearchStrategy[str]:
+    return st.binary(min_size=20, max_size=40).map(lambda tail: base64.b64encode(prefix + tail).decode())
+
+
+# pieces that sit on either side of every gate: markers whole and cut, base64 runs around 40 characters
+# (digits, +, / and = included), key and keystore headers, non-ASCII and a lone surrogate
+FRAGMENT = st.one_of(
+    st.sampled_from(
+        [
+            "-----BEGIN",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "-----BEGIN PRIVATE KEY BLOCK-----",
+            "-----BEGIN CERTIFICATE-----",
+            "PRIVATE KEY-----",
+            "LS0t",
+            "LS0tLS1CRUdJTi",
+            "0tLS0tQkVHSU4",
+            "tLS0tLUJFR0lO",
+            "openssh-key-v1",
+            "openssh-key-v",
+            "b3BlbnNzaC1rZXktdjE",
+            "==",
+            "\n",
+            " ",
+            ": ",
+            "é",
+            "\udc80",
+            "\\n",
+        ]
+    ),
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", min_size=30, max_size=50),
+    st.text(alphabet="A0+/=-\n é", max_size=12),
+    _b64(b"\x30\x82\x04\xa4\x02\x01\x00\x02"),
+    _b64(b"\x30\x81\x87\x02\x01\x00\x30\x13"),
+    _b64(b"\x30\x77\x02\x01\x01\x04\x20"),
+    _b64(b"\x30\x82\x09\x00\x02\x01\x03\x30"),
+    _b64(b"\x30\x81\xa0\x30\x5c\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05\x0d"),
+)
+TEXT = st.lists(FRAGMENT, max_size=8).map("".join)
+
+
+@settings(max_examples=400)
+@given(TEXT)
+def test_gated_detectors_find_what_the_plain_scans_find(text: str) -> None:
+    assert find_secrets(text) == reference_find_secrets(text)
+
+
+@settings(max_examples=400)
+@given(TEXT)
+def test_base64_run_test_agrees_with_the_run_pattern(text: str) -> None:
+    assert has_base64_run(text) == bool(_REFERENCE_RUN.search(text))
+
+
+@settings(max_examples=200)
+@given(st.lists(TEXT, max_size=6))
+def test_one_scan_of_many_texts_finds_what_each_scan_finds(texts: list[str]) -> None:
+    assert find_secrets_each(texts) == [reference_find_secrets(t) for t in texts]
+
+
+def test_a_run_split_across_two_texts_is_not_a_run() -> None:
+    half = "QUJD" * 6  # 24 base64 characters: a run only when joined without the newline
+    assert find_secrets_each([half, half]) == [[], []]
+    assert not has_base64_run("\n".join([half, half]))
+    assert has_base64_run(half + half)

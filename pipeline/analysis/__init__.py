@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -11,11 +12,19 @@ from gwpipe.spec import Spec
 from .. import istio
 from ..readback import Loader
 from .cluster import workload_inventory
-from .manifests import ManifestSet, manifest_of
-from .run import analyze
+from .manifests import Manifest, ManifestSet, manifest_of
+from .run import analyze, rule_findings
 from .suppress import Suppression, parse_suppression
 
-__all__ = ["analysis_findings", "analyze", "spec_inventory", "spec_suppressions", "target_version"]
+__all__ = [
+    "analysis_findings",
+    "analyze",
+    "object_rule_findings",
+    "rendered_manifest",
+    "spec_inventory",
+    "spec_suppressions",
+    "target_version",
+]
 
 
 def target_version(spec: Spec) -> tuple[int, int]:
@@ -41,12 +50,29 @@ def _composer(text: str) -> Any:
     return lambda: yaml.compose(text, Loader=Loader)
 
 
-def analysis_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
-    """Admission-rule and analyzer findings for one environment's rendered objects."""
-    manifests = ManifestSet(
-        manifest_of(o.obj, o.request.namespace or "default", o.path, 1, _composer(o.text), relative_lines=True)
-        for o in objects
-    )
+def rendered_manifest(o: RenderedObject) -> Manifest:
+    """The Manifest the checks see for a rendered object (field lines found by composing its text on demand)."""
+    return manifest_of(o.obj, o.request.namespace or "default", o.path, 1, _composer(o.text), relative_lines=True)
+
+
+def object_rule_findings(o: RenderedObject) -> list[Finding]:
+    """Admission-rule findings for one rendered object, judged alone (suppressions are applied later, per set)."""
+    return rule_findings(rendered_manifest(o))
+
+
+def analysis_findings(
+    spec: Spec, objects: list[RenderedObject], rules_found: Sequence[list[Finding]] | None = None
+) -> list[Finding]:
+    """Admission-rule and analyzer findings for one environment's rendered objects.
+
+    `rules_found`: `object_rule_findings` of each object, in order, when the caller already computed them.
+    """
+    manifests = ManifestSet(rendered_manifest(o) for o in objects)
     return analyze(
-        manifests, spec_inventory(spec), target_version(spec), spec_suppressions(spec), services_declared=False
+        manifests,
+        spec_inventory(spec),
+        target_version(spec),
+        spec_suppressions(spec),
+        services_declared=False,
+        rules_found=rules_found,
     )

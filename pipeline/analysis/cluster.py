@@ -28,6 +28,9 @@ _CA_ISSUER_TYPES = ("ca", "selfSigned", "vault")
 # the same issuers as a spec names them (hosts.*.tls.certificate.issuerType)
 ISSUER_TYPE_ANNOTATION = "gwpipe.dev/issuer-type"
 _CA_ISSUER_TYPE_NAMES = ("ca", "selfsigned", "vault")
+# the keys cert-manager writes into a Certificate's Secret, without and with the issuer's CA
+_CERT_KEYS = frozenset({"tls.crt", "tls.key"})
+_CERT_KEYS_WITH_CA = frozenset({"tls.crt", "tls.key", "ca.crt"})
 
 
 @dataclass(frozen=True)
@@ -215,13 +218,9 @@ def build_cluster(manifests: ManifestSet, inventory: list[dict[str, Any]], servi
         secrets[(m.namespace, m.name)] = Secret(m.namespace, m.name, frozenset(data), data, origin=m.ref)
     for m in manifests.of("Certificate"):
         secret_name = m.spec.get("secretName")
-        if isinstance(secret_name, str) and secret_name:
-            cert_keys = {"tls.crt", "tls.key"}
-            if _issuer_provides_ca(manifests, m):
-                cert_keys.add("ca.crt")
-            secrets.setdefault(
-                (m.namespace, secret_name), Secret(m.namespace, secret_name, frozenset(cert_keys), origin=m.ref)
-            )
+        if isinstance(secret_name, str) and secret_name and (m.namespace, secret_name) not in secrets:
+            cert_keys = _CERT_KEYS_WITH_CA if _issuer_provides_ca(manifests, m) else _CERT_KEYS
+            secrets[(m.namespace, secret_name)] = Secret(m.namespace, secret_name, cert_keys, origin=m.ref)
     for entry in inventory:
         kind, ns, name = entry["kind"], entry["namespace"], entry["name"]
         origin = f"inventory {kind} {ns}/{name}"

@@ -1,4 +1,4 @@
-"""What every rule and analyzer receives: the manifests, the cluster picture, the target version, a reporter."""
+"""What rules and analyzers receive: a reporter, and for analyzers the manifests, cluster picture and target version."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from .manifests import Manifest, ManifestSet, Path_
 from .messages import level_of
 
 
-@dataclass
-class Context:
-    manifests: ManifestSet
-    cluster: Cluster
-    version: tuple[int, int]
-    now: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
-    findings: list[Finding] = field(default_factory=list)
+class Reporter:
+    """Collects findings; all an admission rule, which judges one manifest alone, receives."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
 
     def report(self, m: Manifest, code: str, message: str, path: Path_ = (), level: str | None = None) -> None:
         """Record a finding on manifest `m`, located at the field `path` when the source is known."""
@@ -29,3 +27,14 @@ class Context:
     def rule(self, m: Manifest, rule: str, message: str, path: Path_ = (), warning: bool = False) -> None:
         """An admission rule: errors are IST0106 (SchemaValidationError), warnings IST0133 (SchemaWarning)."""
         self.report(m, "IST0133" if warning else "IST0106", f"{rule}: {message}", path)
+
+
+@dataclass
+class Context(Reporter):
+    """An analyzer's view of the whole set."""
+
+    manifests: ManifestSet
+    cluster: Cluster
+    version: tuple[int, int]
+    now: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
+    findings: list[Finding] = field(default_factory=list)

@@ -78,11 +78,15 @@ def short_or_full(default_namespace: str, ref: str) -> tuple[str, str]:
     return default_namespace, ref
 
 
+@functools.lru_cache(maxsize=65536)
 def is_dns_label(value: str) -> bool:
     return len(value) <= 63 and bool(_LABEL.match(value))
 
 
 _IP_CHARS = re.compile(r"^[0-9a-fA-F.:%]+$")
+_PLAIN_DOMAIN = re.compile(
+    r"[a-zA-Z0-9](?:[-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*"
+)
 
 
 def is_ip(value: str) -> bool:
@@ -98,6 +102,13 @@ def is_ip(value: str) -> bool:
 @functools.lru_cache(maxsize=65536)
 def domain_problem(host: str, allow_wildcard: bool = True) -> str | None:
     """Why `host` is not a valid (wildcard) domain name (`ValidateWildcardDomain`), or None."""
+    # the usual host, plain labels and a top-level label not all digits, is valid without the walk below
+    if len(host) <= 255 and _PLAIN_DOMAIN.fullmatch(host) and not host.rpartition(".")[2].isdigit():
+        return None
+    return _domain_problem(host, allow_wildcard)
+
+
+def _domain_problem(host: str, allow_wildcard: bool) -> str | None:
     if not host or len(host) > 255:
         return f"domain name {host!r} too long (max 255)" if host else "domain name empty"
     if is_ip(host):
@@ -138,6 +149,7 @@ class HostIndex(Generic[T]):
                 self.exact.setdefault(h, set()).add(owner)
                 ends.append((h[::-1], owner))
         ends.sort(key=lambda e: e[0])
+        self._wild_lengths = sorted({len(key) for key in self.wild})
         self._ends = ends
         self._keys = [e[0] for e in ends]
 
@@ -147,13 +159,13 @@ class HostIndex(Generic[T]):
             return set(self.owners)
         found = set(self.everything)
         if not name.startswith("*"):
-            found |= self.exact.get(name, set())
-            for i in range(len(name)):
-                found |= self.wild.get(name[i:], set())
+            owners = self.exact.get(name)
+            if owners:
+                found |= owners
+            self._add_wild_suffixes(name, found)
             return found
         suffix = name[1:]
-        for i in range(len(suffix)):
-            found |= self.wild.get(suffix[i:], set())
+        self._add_wild_suffixes(suffix, found)
         # indexed names and wildcard suffixes that end with this wildcard's suffix
         key = suffix[::-1]
         pos = bisect.bisect_left(self._keys, key)
@@ -162,5 +174,21 @@ class HostIndex(Generic[T]):
             pos += 1
         return found
 
+    def _add_wild_suffixes(self, name: str, found: set[T]) -> None:
+        """Add the owners of every wildcard whose suffix is a non-empty suffix of `name`."""
+        # only suffix lengths some wildcard has can be keys: far fewer lookups than one per character
+        size = len(name)
+        for length in self._wild_lengths:
+            if length <= size:
+                owners = self.wild.get(name[size - length :])
+                if owners:
+                    found |= owners
+
     def overlaps(self, name: str) -> bool:
+        if name != "*" and not name.startswith("*"):
+            # the usual question (a plain name against a plain index) answered without building a set
+            if self.everything or name in self.exact:
+                return True
+            if not self._wild_lengths:
+                return False
         return bool(self.overlapping(name))

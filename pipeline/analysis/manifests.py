@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -43,36 +41,58 @@ def _node_line(node: yaml.Node | None, path: Path_) -> int | None:
     return line
 
 
-@dataclass(eq=False)
 class Manifest:
     """One object: identity, parsed body, and a lazy way to find the source line of any field."""
 
-    kind: str
-    api_version: str
-    namespace: str
-    name: str
-    obj: dict[str, Any]
-    file: str | None = None
-    line: int | None = None
-    node_source: Callable[[], yaml.Node | None] | None = field(default=None, repr=False)
-    # True when node_source composes the object's own text, whose lines start at 1
-    relative_lines: bool = False
-    _node: Any = field(default=False, init=False, repr=False)
+    # the checks read these fields for every object, so they are plain slots filled once, not properties
+    __slots__ = (
+        "_node",
+        "annotations",
+        "api_version",
+        "file",
+        "kind",
+        "line",
+        "metadata",
+        "name",
+        "namespace",
+        "node_source",
+        "obj",
+        "relative_lines",
+        "spec",
+    )
 
-    @functools.cached_property
-    def spec(self) -> dict[str, Any]:
-        spec = self.obj.get("spec")
-        return spec if isinstance(spec, dict) else {}
-
-    @functools.cached_property
-    def metadata(self) -> dict[str, Any]:
-        meta = self.obj.get("metadata")
-        return meta if isinstance(meta, dict) else {}
-
-    @property
-    def annotations(self) -> dict[str, Any]:
+    def __init__(
+        self,
+        kind: str,
+        api_version: str,
+        namespace: str,
+        name: str,
+        obj: dict[str, Any],
+        file: str | None = None,
+        line: int | None = None,
+        node_source: Callable[[], yaml.Node | None] | None = None,
+        # True when node_source composes the object's own text, whose lines start at 1
+        relative_lines: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.api_version = api_version
+        self.namespace = namespace
+        self.name = name
+        self.obj = obj
+        self.file = file
+        self.line = line
+        self.node_source = node_source
+        self.relative_lines = relative_lines
+        spec = obj.get("spec")
+        self.spec: dict[str, Any] = spec if isinstance(spec, dict) else {}
+        meta = obj.get("metadata")
+        self.metadata: dict[str, Any] = meta if isinstance(meta, dict) else {}
         ann = self.metadata.get("annotations")
-        return ann if isinstance(ann, dict) else {}
+        self.annotations: dict[str, Any] = ann if isinstance(ann, dict) else {}
+        self._node: Any = False
+
+    def __repr__(self) -> str:
+        return f"Manifest({self.kind!r}, {self.api_version!r}, {self.namespace!r}, {self.name!r}, file={self.file!r})"
 
     @property
     def ref(self) -> str:
@@ -104,8 +124,9 @@ def manifest_of(
     relative_lines: bool = False,
 ) -> Manifest:
     """A Manifest for a parsed object; namespaced kinds without a namespace get `default_namespace`."""
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    assert isinstance(meta, dict)
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
     kind = str(obj.get("kind") or "")
     ns = meta.get("namespace")
     namespace = "" if kind in CLUSTER_SCOPED else str(ns) if ns else default_namespace
@@ -124,6 +145,8 @@ def manifest_of(
 
 def index_kind(m: Manifest) -> str:
     """The kind to index by: Gateway API kinds carry their group so they never pass for Istio's Gateway."""
+    if ".k8s.io/" not in m.api_version:
+        return m.kind  # no group ending in .k8s.io (the usual case, decided without splitting)
     group = m.api_version.split("/")[0] if "/" in m.api_version else ""
     return f"{group}/{m.kind}" if group.endswith(".k8s.io") and group != "apps.k8s.io" else m.kind
 

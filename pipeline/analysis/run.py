@@ -1,9 +1,13 @@
-"""Run every admission rule and analyzer over a manifest set, then dedupe, sort and apply suppressions."""
+"""Run every admission rule and analyzer over a manifest set, then dedupe, sort and apply suppressions.
+
+Admission rules judge one manifest alone (`rule_findings`, which a caller may run anywhere, e.g. beside
+rendering); analyzers judge the set. `analyze` accepts the rules' findings precomputed, one list per manifest.
+"""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gwpipe.model import Finding
@@ -12,7 +16,7 @@ from .analyzers.gateways import check_gateways
 from .analyzers.telemetry import check_telemetries
 from .analyzers.virtualservices import check_virtual_services
 from .cluster import build_cluster
-from .context import Context
+from .context import Context, Reporter
 from .manifests import Manifest, ManifestSet
 from .rules.gateway import check_gateway
 from .rules.istiooperator import check_istio_operator
@@ -20,13 +24,23 @@ from .rules.telemetry import check_telemetry
 from .rules.virtualservice import check_virtual_service
 from .suppress import Suppression, unsuppressed
 
-RULES: dict[str, Callable[[Context, Manifest], None]] = {
+RULES: dict[str, Callable[[Reporter, Manifest], None]] = {
     "Gateway": check_gateway,
     "VirtualService": check_virtual_service,
     "Telemetry": check_telemetry,
     "IstioOperator": check_istio_operator,
 }
 ANALYZERS: tuple[Callable[[Context], None], ...] = (check_gateways, check_virtual_services, check_telemetries)
+
+
+def rule_findings(m: Manifest) -> list[Finding]:
+    """The admission rule's findings for one manifest (before suppression, which needs the whole set)."""
+    rule = RULES.get(m.kind)
+    if rule is None or m.api_version.split("/")[0] not in _GROUPS[m.kind]:
+        return []
+    reporter = Reporter()
+    rule(reporter, m)
+    return reporter.findings
 
 
 def analyze(
@@ -36,21 +50,27 @@ def analyze(
     suppressions: list[Suppression] | None = None,
     now: datetime.datetime | None = None,
     services_declared: bool = True,
+    rules_found: Sequence[list[Finding]] | None = None,
 ) -> list[Finding]:
     """Every admission-rule and analyzer finding for the set, deduplicated, sorted, suppressions applied.
 
     `services_declared`: Service manifests in the set describe their namespace's Services (files given to
     `gwpipe analyze`); a render's own gateway Services do not, only inventory Services do.
+    `rules_found`: `rule_findings` of each manifest, in order, when the caller already ran the rules.
     """
     ctx = Context(manifests, build_cluster(manifests, inventory, services_declared), version)
     if now is not None:
         ctx.now = now
-    for m in manifests:
-        rule = RULES.get(m.kind)
-        if rule is not None and m.api_version.split("/")[0] in _GROUPS[m.kind]:
-            rule(ctx, m)
+    if rules_found is None:
+        rules_found = [rule_findings(m) for m in manifests]
+    elif len(rules_found) != len(manifests):
+        raise ValueError(f"rules_found has {len(rules_found)} entries for {len(manifests)} manifests")
+    for found in rules_found:
+        ctx.findings.extend(found)
     for analyzer in ANALYZERS:
         analyzer(ctx)
+    if not ctx.findings:
+        return []
     found = unsuppressed(list(dict.fromkeys(ctx.findings)), manifests, suppressions or [])
     return sorted(found, key=lambda f: (f.file or "", f.line or 0, f.kind, f.namespace, f.name, f.code, f.message))
 

@@ -167,8 +167,10 @@ def secret_problem(secret: Secret, now: datetime.datetime) -> str | None:
     """Why a credential Secret is unusable (`ExtractCertInfo` + `ValidateCertificate`), or None."""
     keys = None
     for cert_key, key_key in (("cert", "key"), ("tls.crt", "tls.key")):
-        if {cert_key, key_key} <= secret.keys and (
-            secret.data is None or (secret.data.get(cert_key) and secret.data.get(key_key))
+        if (
+            cert_key in secret.keys
+            and key_key in secret.keys
+            and (secret.data is None or (secret.data.get(cert_key) and secret.data.get(key_key)))
         ):
             keys = cert_key
             break
@@ -226,7 +228,7 @@ def _check_conflicts(ctx: Context, gateways: list[Manifest]) -> None:
                 for h in {str(h) for h in server.get("hosts") or []}:
                     index[(number if with_port else None, h, str(server.get("bind") or ""))].append((m, i))
         for (_port, host, _bind), entries in index.items():
-            if len({id(m) for m, _ in entries}) < 2:
+            if len(entries) < 2 or len({id(m) for m, _ in entries}) < 2:
                 continue
             for a, ai in entries:
                 for b, _bi in entries:

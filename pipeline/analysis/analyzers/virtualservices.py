@@ -35,10 +35,12 @@ def check_virtual_services(ctx: Context) -> None:
 
 def _check_gateway_refs(ctx: Context, services: list[Manifest]) -> None:
     host_cache: dict[tuple[int, str], HostIndex[int]] = {}
+    # (reference, VirtualService namespace) -> (namespace, name, Gateway or None, its hosts for that namespace)
+    resolved: dict[tuple[str, str], tuple[str, str, Manifest | None, HostIndex[int]]] = {}
     for m in services:
+        vs_hosts: list[str] | None = None
         for i, ref in enumerate(m.spec.get("gateways") or []):
             ref = str(ref)
-            path = ("spec", "gateways", i)
             if ref == "mesh":
                 continue
             if INTERNAL_GATEWAY in ref:
@@ -47,26 +49,34 @@ def _check_gateway_refs(ctx: Context, services: list[Manifest]) -> None:
                     "IST0165",
                     f"Gateway reference in VirtualService {m.full_name} is to an "
                     f"implementation-generated internal Gateway: {ref}.",
-                    path,
+                    ("spec", "gateways", i),
                 )
                 continue
-            ns, name = short_or_full(m.namespace, ref)
-            gateway = ctx.manifests.get("Gateway", ns, name)
+            entry = resolved.get((ref, m.namespace))
+            if entry is None:
+                ns, name = short_or_full(m.namespace, ref)
+                found = ctx.manifests.get("Gateway", ns, name)
+                key = (id(found), m.namespace)
+                index = host_cache.get(key)
+                if index is None:
+                    hosts = _gateway_hosts(found) if found is not None else []
+                    index = host_cache[key] = HostIndex([(h, 0) for h in names_for_namespace(hosts, m.namespace)])
+                entry = resolved[(ref, m.namespace)] = (ns, name, found, index)
+            ns, name, gateway, index = entry
             if gateway is None:
-                ctx.report(m, "IST0101", f'Referenced gateway not found: "{ref}"', path)
-            key = (id(gateway), m.namespace)
-            index = host_cache.get(key)
-            if index is None:
-                hosts = _gateway_hosts(gateway) if gateway is not None else []
-                index = host_cache[key] = HostIndex([(h, 0) for h in names_for_namespace(hosts, m.namespace)])
-            vs_hosts = _hosts(m)
-            if not any(index.overlaps(h) for h in vs_hosts):
+                ctx.report(m, "IST0101", f'Referenced gateway not found: "{ref}"', ("spec", "gateways", i))
+            if vs_hosts is None:
+                vs_hosts = _hosts(m)
+            for h in vs_hosts:
+                if index.overlaps(h):
+                    break
+            else:
                 ctx.report(
                     m,
                     "IST0132",
                     f"one or more host {_go_list(vs_hosts)} defined in VirtualService {m.full_name} "
                     f"not found in Gateway {ns}/{name}.",
-                    path,
+                    ("spec", "gateways", i),
                 )
 
 
@@ -232,13 +242,14 @@ def _check_ingress_subsets(ctx: Context, services: list[Manifest]) -> None:
     """IST0140: a gateway VS routes without subset to a host whose mesh VS routes by subset."""
     with_subset: dict[str, list[str]] = defaultdict(list)
     for w in services:
-        own = set(_hosts(w))
         hosts = {
             str(_destination(e).get("host"))
             for k, _p, e in _destinations(w)
             if k == "route" and _destination(e).get("subset")
         }
-        for h in sorted(hosts & own):
+        if not hosts:
+            continue
+        for h in sorted(hosts & set(_hosts(w))):
             with_subset[h].append(w.full_name)
     if not with_subset:
         return
@@ -262,7 +273,8 @@ def _check_ingress_subsets(ctx: Context, services: list[Manifest]) -> None:
 
 def _check_mesh_conflicts(ctx: Context, services: list[Manifest]) -> None:
     """IST0109: mesh-bound VirtualServices sharing a host in an overlapping export scope."""
-    by_key: dict[tuple[str, str], list[Manifest]] = defaultdict(list)
+    # (scope, fqdn) -> the VirtualServices declaring it, by id: membership tests stay O(1) however many share a host
+    by_key: dict[tuple[str, str], dict[int, Manifest]] = defaultdict(dict)
     for m in services:
         _gateways, gateway_bound = gateway_binding(m.spec)
         if gateway_bound:
@@ -271,9 +283,7 @@ def _check_mesh_conflicts(ctx: Context, services: list[Manifest]) -> None:
         scopes = ["*"] if not export or "*" in export else [m.namespace if e == "." else e for e in export]
         for host in _hosts(m):
             for scope in scopes:
-                key = (scope, to_fqdn(m.namespace, host))
-                if m not in by_key[key]:
-                    by_key[key].append(m)
+                by_key[(scope, to_fqdn(m.namespace, host))].setdefault(id(m), m)
     conflicts: dict[int, tuple[Manifest, set[str], str]] = {}
 
     def flag(group: list[Manifest], host: str) -> None:
@@ -283,12 +293,13 @@ def _check_mesh_conflicts(ctx: Context, services: list[Manifest]) -> None:
             entry[1].update(names)
 
     public: HostIndex[tuple[str, str]] = HostIndex([(h, (s, h)) for s, h in by_key if s == "*"])
-    for (scope, host), group in by_key.items():
+    for (scope, host), members in by_key.items():
+        group = list(members.values())
         if len(group) > 1:
             flag(group, host)
         if scope != "*":
             for key in public.overlapping(host):
-                others = [v for v in by_key[key] if v not in group]
+                others = [v for i, v in by_key[key].items() if i not in members]
                 if others:
                     flag(group + others, host)
     for v, names, host in sorted(conflicts.values(), key=lambda e: e[0].full_name):

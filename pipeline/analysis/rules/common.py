@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -20,9 +21,15 @@ _NOT_RE2 = re.compile(r"\(\?[=!]|\(\?<[=!]|\\[1-9]|\(\?P=")
 
 def duration_ns(value: Any) -> int | None:
     """A Go-style duration ("1.5s", "1m30s", "250ms") in nanoseconds, or None when invalid."""
-    if not isinstance(value, str) or not _DURATION.match(value):
+    return _text_duration_ns(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_duration_ns(text: str) -> int | None:
+    # a set repeats a handful of timeouts across all its routes
+    if not _DURATION.match(text):
         return None
-    return int(sum(float(n) * _UNIT_NS[u] for n, u in _PART.findall(value)))
+    return int(sum(float(n) * _UNIT_NS[u] for n, u in _PART.findall(text)))
 
 
 def duration_problem(value: Any, minimum_ns: int = 1_000_000) -> str | None:
@@ -52,8 +59,8 @@ def string_match_problem(match: Any, allow_empty_prefix: bool = False, allow_sta
     """Why a StringMatch ({exact|prefix|regex}) is invalid, or None."""
     if not isinstance(match, dict):
         return "string match must be a mapping with exact, prefix or regex"
-    kinds = [k for k in ("exact", "prefix", "regex") if k in match]
-    if len(kinds) > 1:
+    if ("exact" in match) + ("prefix" in match) + ("regex" in match) > 1:
+        kinds = [k for k in ("exact", "prefix", "regex") if k in match]
         return f"only one of exact, prefix, regex may be set, got {', '.join(kinds)}"
     if "prefix" in match and not match["prefix"] and not allow_empty_prefix:
         return "prefix match must not be empty"

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from ...istio import CIPHER_SUITES
-from ..context import Context
+from ..context import Reporter
 from ..hosts import domain_problem, is_dns_label, is_ip
 from ..manifests import Manifest, Path_
 
@@ -23,7 +23,7 @@ CERT_FIELDS = (
 )
 
 
-def check_gateway(ctx: Context, m: Manifest) -> None:
+def check_gateway(ctx: Reporter, m: Manifest) -> None:
     name = m.name
     if not (is_dns_label(name)):
         ctx.rule(
@@ -61,7 +61,7 @@ def _protocol(server: dict[str, Any]) -> str:
     return str(port.get("protocol") or "").upper() if isinstance(port, dict) else ""
 
 
-def _check_server(ctx: Context, m: Manifest, server: dict[str, Any], path: Path_) -> None:
+def _check_server(ctx: Reporter, m: Manifest, server: dict[str, Any], path: Path_) -> None:
     hosts = server.get("hosts")
     if not isinstance(hosts, list) or not hosts:
         ctx.rule(m, "G5", "server config must contain at least one host", path)
@@ -97,7 +97,7 @@ def _check_server(ctx: Context, m: Manifest, server: dict[str, Any], path: Path_
         check_tls_options(ctx, m, tls, (*path, "tls"))
 
 
-def _check_port(ctx: Context, m: Manifest, port: dict[str, Any], bind: Any, path: Path_) -> None:
+def _check_port(ctx: Reporter, m: Manifest, port: dict[str, Any], bind: Any, path: Path_) -> None:
     protocol = port.get("protocol")
     if not isinstance(protocol, str) or protocol.upper() not in PROTOCOLS:
         ctx.rule(
@@ -117,7 +117,7 @@ def _check_port(ctx: Context, m: Manifest, port: dict[str, Any], bind: Any, path
         ctx.rule(m, "G11", "port name must be set", path)
 
 
-def _check_bind(ctx: Context, m: Manifest, server: dict[str, Any], path: Path_) -> None:
+def _check_bind(ctx: Reporter, m: Manifest, server: dict[str, Any], path: Path_) -> None:
     bind = server.get("bind")
     if bind is None or bind == "":
         return
@@ -137,7 +137,7 @@ def _check_bind(ctx: Context, m: Manifest, server: dict[str, Any], path: Path_) 
         ctx.rule(m, "G12", f"bind {text!r} is not a valid IP address or unix:// socket", (*path, "bind"))
 
 
-def _check_host(ctx: Context, m: Manifest, host: str, path: Path_) -> None:
+def _check_host(ctx: Reporter, m: Manifest, host: str, path: Path_) -> None:
     ns, name = ("", host)
     if "/" in host:
         ns, name = host.split("/", 1)
@@ -167,7 +167,7 @@ def _check_host(ctx: Context, m: Manifest, host: str, path: Path_) -> None:
         )
 
 
-def check_tls_options(ctx: Context, m: Manifest, tls: dict[str, Any], path: Path_) -> None:
+def check_tls_options(ctx: Reporter, m: Manifest, tls: dict[str, Any], path: Path_) -> None:
     mode = str(tls.get("mode") or "PASSTHROUGH")
     ciphers = tls.get("cipherSuites") or []
     if tls.get("minProtocolVersion") in ("TLSV1_0", "TLSV1_1") and not ciphers:
@@ -178,7 +178,8 @@ def check_tls_options(ctx: Context, m: Manifest, tls: dict[str, Any], path: Path
             (*path, "minProtocolVersion"),
             warning=True,
         )
-    _check_ciphers(ctx, m, ciphers, (*path, "cipherSuites"))
+    if ciphers:
+        _check_ciphers(ctx, m, ciphers, (*path, "cipherSuites"))
     if mode == "ISTIO_MUTUAL":
         for key in CERT_FIELDS:
             if tls.get(key):
@@ -189,14 +190,11 @@ def check_tls_options(ctx: Context, m: Manifest, tls: dict[str, Any], path: Path
             ctx.rule(m, "T4", f"{mode} mode does not use certificates, they will be ignored", path, warning=True)
         if tls.get("caCrl") and (tls.get("credentialName") or tls.get("credentialNames")):
             ctx.rule(m, "T8", "CRL is not supported with credentialName", (*path, "caCrl"))
-    sources = sum(
-        bool(x)
-        for x in (
-            tls.get("serverCertificate") and tls.get("privateKey"),
-            tls.get("credentialName"),
-            tls.get("credentialNames"),
-            tls.get("tlsCertificates"),
-        )
+    sources = (
+        bool(tls.get("serverCertificate") and tls.get("privateKey"))
+        + bool(tls.get("credentialName"))
+        + bool(tls.get("credentialNames"))
+        + bool(tls.get("tlsCertificates"))
     )
     if sources > 1:
         ctx.rule(
@@ -236,7 +234,7 @@ def check_tls_options(ctx: Context, m: Manifest, tls: dict[str, Any], path: Path
         ctx.rule(m, "T8", "CRL is not supported with SIMPLE TLS", (*path, "caCrl"))
 
 
-def _check_ciphers(ctx: Context, m: Manifest, ciphers: Any, path: Path_) -> None:
+def _check_ciphers(ctx: Reporter, m: Manifest, ciphers: Any, path: Path_) -> None:
     if not isinstance(ciphers, list):
         return
     invalid, duplicate, seen = [], [], set()

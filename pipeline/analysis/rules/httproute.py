@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..context import Context
+from ..context import Reporter
 from ..hosts import domain_problem, is_dns_label
 from ..manifests import Manifest, Path_
 from .common import (
@@ -59,11 +59,13 @@ RETRY_POLICIES = {
     "http3-post-connect-failure",
 }
 _MIRROR_KEYS = frozenset({"mirror", "mirrors", "mirrorPercentage", "mirrorPercent"})
+# a route with none of these keys needs none of the checks in _check_options
+_OPTIONAL_KEYS = _MIRROR_KEYS | {"headers", "rewrite", "corsPolicy", "fault", "redirect", "directResponse", "retries"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORMATTER = re.compile(r"%[A-Z_]+(\([^)]*\))?(:\d+)?%")
 
 
-def check_destination(ctx: Context, m: Manifest, entry: Any, path: Path_, rule: str = "R16") -> None:
+def check_destination(ctx: Reporter, m: Manifest, entry: Any, path: Path_, rule: str = "R16") -> None:
     if not isinstance(entry, dict):
         ctx.rule(m, rule, "route destination must not be null", path)
         return
@@ -92,18 +94,17 @@ def check_destination(ctx: Context, m: Manifest, entry: Any, path: Path_, rule: 
         ctx.rule(m, rule, f"weight {weight!r} must not be negative", (*path, "weight"))
 
 
-def check_destinations(ctx: Context, m: Manifest, route: Any, path: Path_, what: str, rule: str) -> None:
+def check_destinations(ctx: Reporter, m: Manifest, route: Any, path: Path_, what: str, rule: str) -> None:
     if not isinstance(route, list) or not route:
         ctx.rule(m, rule, f"{what} route is required", path)
         return
     for k, entry in enumerate(route):
         check_destination(ctx, m, entry, (*path, k))
-    weights = [e.get("weight") or 0 for e in route if isinstance(e, dict)]
-    if len(route) > 1 and all(w == 0 for w in weights):
+    if len(route) > 1 and all((e.get("weight") or 0) == 0 for e in route if isinstance(e, dict)):
         ctx.rule(m, "R16", "total destination weight = 0", path)
 
 
-def _headers_ops(ctx: Context, m: Manifest, headers: Any, path: Path_) -> None:
+def _headers_ops(ctx: Reporter, m: Manifest, headers: Any, path: Path_) -> None:
     if not isinstance(headers, dict):
         return
     for direction in ("request", "response"):
@@ -143,10 +144,36 @@ def _sets_authority(headers: Any) -> bool:
     )
 
 
-def _check_match(ctx: Context, m: Manifest, match: Any, path: Path_, gateway_bound: bool) -> None:
+def _check_match(ctx: Reporter, m: Manifest, match: Any, path: Path_, gateway_bound: bool) -> None:
     if not isinstance(match, dict):
         ctx.rule(m, "R4", "match must not be null", path)
         return
+    if "headers" in match or "withoutHeaders" in match:
+        _check_header_matches(ctx, m, match, path, gateway_bound)
+    for key in ("uri", "scheme", "method", "authority"):
+        if key in match:
+            problem = string_match_problem(match[key], allow_empty_prefix=key == "uri")
+            if problem:
+                ctx.rule(m, "R4", f"{key}: {problem}", (*path, key))
+    if len(match) == 1 and "uri" in match:
+        return  # the usual match: nothing else to check
+    params = match.get("queryParams")
+    for name, value in params.items() if isinstance(params, dict) else []:
+        problem = string_match_problem(value, allow_empty_prefix=True)
+        if problem:
+            ctx.rule(m, "R4", f"queryParams[{name}]: {problem}", (*path, "queryParams", str(name)))
+    port = match.get("port")
+    if port is not None and not (isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535):
+        ctx.rule(m, "R5", f"match port {port!r} must be in the range 1..65535", (*path, "port"))
+    problem = label_problem(match.get("sourceLabels"))
+    if problem:
+        ctx.rule(m, "R5", f"sourceLabels: {problem}", (*path, "sourceLabels"))
+    ns = match.get("sourceNamespace")
+    if ns is not None and not (isinstance(ns, str) and is_dns_label(ns)):
+        ctx.rule(m, "R5", f"sourceNamespace {ns!r} must be a DNS-1123 label", (*path, "sourceNamespace"))
+
+
+def _check_header_matches(ctx: Reporter, m: Manifest, match: dict[str, Any], path: Path_, gateway_bound: bool) -> None:
     for key in ("headers", "withoutHeaders"):
         headers = match.get(key)
         for name, value in headers.items() if isinstance(headers, dict) else []:
@@ -166,29 +193,10 @@ def _check_match(ctx: Context, m: Manifest, match: Any, path: Path_, gateway_bou
             problem = string_match_problem(value, allow_empty_prefix=False, allow_star_regex=key == "withoutHeaders")
             if problem:
                 ctx.rule(m, "R4", f"{key}[{name}]: {problem}", (*path, key, name))
-    for key in ("uri", "scheme", "method", "authority"):
-        if key in match:
-            problem = string_match_problem(match[key], allow_empty_prefix=key == "uri")
-            if problem:
-                ctx.rule(m, "R4", f"{key}: {problem}", (*path, key))
-    params = match.get("queryParams")
-    for name, value in params.items() if isinstance(params, dict) else []:
-        problem = string_match_problem(value, allow_empty_prefix=True)
-        if problem:
-            ctx.rule(m, "R4", f"queryParams[{name}]: {problem}", (*path, "queryParams", str(name)))
-    port = match.get("port")
-    if port is not None and not (isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535):
-        ctx.rule(m, "R5", f"match port {port!r} must be in the range 1..65535", (*path, "port"))
-    problem = label_problem(match.get("sourceLabels"))
-    if problem:
-        ctx.rule(m, "R5", f"sourceLabels: {problem}", (*path, "sourceLabels"))
-    ns = match.get("sourceNamespace")
-    if ns is not None and not (isinstance(ns, str) and is_dns_label(ns)):
-        ctx.rule(m, "R5", f"sourceNamespace {ns!r} must be a DNS-1123 label", (*path, "sourceNamespace"))
 
 
 def check_http_route(
-    ctx: Context, m: Manifest, route: Any, path: Path_, gateway_bound: bool, delegate_vs: bool
+    ctx: Reporter, m: Manifest, route: Any, path: Path_, gateway_bound: bool, delegate_vs: bool
 ) -> None:
     if not isinstance(route, dict):
         ctx.rule(m, "V7", "http route must not be null", path)
@@ -211,15 +219,25 @@ def check_http_route(
         ctx.rule(m, "R1", "HTTP route, redirect or direct_response is required", path)
     else:
         check_destinations(ctx, m, route["route"], (*path, "route"), "HTTP", "R1")
-    if route.get("mirror") is not None and route.get("mirrors") is not None:
-        ctx.rule(m, "R2", "mirror and mirrors cannot both be set", path)
     for j, match in enumerate(route.get("match") or []):
         _check_match(ctx, m, match, (*path, "match", j), gateway_bound)
-    if "headers" in route:
-        _headers_ops(ctx, m, route["headers"], (*path, "headers"))
     for k, entry in enumerate(route.get("route") or []):
         if isinstance(entry, dict) and "headers" in entry:
             _headers_ops(ctx, m, entry["headers"], (*path, "route", k, "headers"))
+    if route.get("timeout") is not None:
+        problem = duration_problem(route["timeout"])
+        if problem:
+            ctx.rule(m, "R15", f"timeout: {problem}", (*path, "timeout"))
+    if not _OPTIONAL_KEYS.isdisjoint(route):
+        _check_options(ctx, m, route, path)
+
+
+def _check_options(ctx: Reporter, m: Manifest, route: dict[str, Any], path: Path_) -> None:
+    """The checks of an HTTP route's less common settings (each one's key is in `_OPTIONAL_KEYS`)."""
+    if route.get("mirror") is not None and route.get("mirrors") is not None:
+        ctx.rule(m, "R2", "mirror and mirrors cannot both be set", path)
+    if "headers" in route:
+        _headers_ops(ctx, m, route["headers"], (*path, "headers"))
     rewrite = route.get("rewrite")
     if isinstance(rewrite, dict) and rewrite.get("authority") and _sets_authority(route.get("headers")):
         ctx.rule(m, "R7", "authority is rewritten in both rewrite.authority and a header operation", path)
@@ -231,19 +249,16 @@ def check_http_route(
         _check_mirrors(ctx, m, route, path)
     if "redirect" in route:
         _check_redirect(ctx, m, route, path)
+    direct = route.get("directResponse")
     if direct is not None:
         _check_direct(ctx, m, direct, (*path, "directResponse"))
     if "retries" in route:
         _check_retries(ctx, m, route["retries"], (*path, "retries"))
     if rewrite is not None:
         _check_rewrite(ctx, m, rewrite, (*path, "rewrite"))
-    if route.get("timeout") is not None:
-        problem = duration_problem(route["timeout"])
-        if problem:
-            ctx.rule(m, "R15", f"timeout: {problem}", (*path, "timeout"))
 
 
-def _check_cors(ctx: Context, m: Manifest, cors: Any, path: Path_) -> None:
+def _check_cors(ctx: Reporter, m: Manifest, cors: Any, path: Path_) -> None:
     if not isinstance(cors, dict):
         return
     for k, origin in enumerate(cors.get("allowOrigins") or []):
@@ -264,7 +279,7 @@ def _check_cors(ctx: Context, m: Manifest, cors: Any, path: Path_) -> None:
             ctx.rule(m, "R8", f"maxAge {cors['maxAge']!r} must be a whole number of seconds", (*path, "maxAge"))
 
 
-def _check_fault(ctx: Context, m: Manifest, fault: Any, path: Path_) -> None:
+def _check_fault(ctx: Reporter, m: Manifest, fault: Any, path: Path_) -> None:
     if fault is None:
         return
     if not isinstance(fault, dict) or not (fault.get("abort") or fault.get("delay")):
@@ -297,7 +312,7 @@ def _check_fault(ctx: Context, m: Manifest, fault: Any, path: Path_) -> None:
         ctx.rule(m, "R9", "exponentialDelay is not supported", (*path, "delay", "exponentialDelay"))
 
 
-def _check_mirrors(ctx: Context, m: Manifest, route: dict[str, Any], path: Path_) -> None:
+def _check_mirrors(ctx: Reporter, m: Manifest, route: dict[str, Any], path: Path_) -> None:
     if route.get("mirror") is not None:
         check_destination(ctx, m, {"destination": route["mirror"]}, (*path, "mirror"), "R10")
     for k, mirror in enumerate(route.get("mirrors") or []):
@@ -317,7 +332,7 @@ def _check_mirrors(ctx: Context, m: Manifest, route: dict[str, Any], path: Path_
             ctx.rule(m, "R10", "mirrorPercent must be at most 100", (*path, "mirrorPercent"))
 
 
-def _check_redirect(ctx: Context, m: Manifest, route: dict[str, Any], path: Path_) -> None:
+def _check_redirect(ctx: Reporter, m: Manifest, route: dict[str, Any], path: Path_) -> None:
     redirect = route.get("redirect")
     if not isinstance(redirect, dict):
         return
@@ -343,7 +358,7 @@ def _check_redirect(ctx: Context, m: Manifest, route: dict[str, Any], path: Path
         ctx.rule(m, "R11", f"redirect port must be in range 1..65535, got {port!r}", (*where, "port"))
 
 
-def _check_direct(ctx: Context, m: Manifest, direct: Any, path: Path_) -> None:
+def _check_direct(ctx: Reporter, m: Manifest, direct: Any, path: Path_) -> None:
     if not isinstance(direct, dict):
         return
     status = direct.get("status")
@@ -360,7 +375,7 @@ def _check_direct(ctx: Context, m: Manifest, direct: Any, path: Path_) -> None:
         ctx.rule(m, "R12", "directResponse body is larger than 100 KiB", (*path, "body"), warning=True)
 
 
-def _check_retries(ctx: Context, m: Manifest, retries: Any, path: Path_) -> None:
+def _check_retries(ctx: Reporter, m: Manifest, retries: Any, path: Path_) -> None:
     if not isinstance(retries, dict):
         return
     attempts = retries.get("attempts")
@@ -382,7 +397,7 @@ def _check_retries(ctx: Context, m: Manifest, retries: Any, path: Path_) -> None
                 ctx.rule(m, "R13", f"unknown retryOn policy {policy!r}", (*path, "retryOn"))
 
 
-def _check_rewrite(ctx: Context, m: Manifest, rewrite: Any, path: Path_) -> None:
+def _check_rewrite(ctx: Reporter, m: Manifest, rewrite: Any, path: Path_) -> None:
     if not isinstance(rewrite, dict):
         return
     regex = rewrite.get("uriRegexRewrite")

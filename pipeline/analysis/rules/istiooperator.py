@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..context import Context
+from ..context import Reporter
 from ..hosts import is_dns_label
 from ..manifests import Manifest
 
@@ -29,7 +29,7 @@ _HUB = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-def check_istio_operator(ctx: Context, m: Manifest) -> None:
+def check_istio_operator(ctx: Reporter, m: Manifest) -> None:
     spec = m.spec
     for key in sorted(set(spec) - SPEC_FIELDS):
         ctx.rule(m, "IO1", f"unknown field {key!r} in IstioOperator spec", ("spec", key))
@@ -60,7 +60,7 @@ def _gateway_values(values: dict[str, Any], gateway: str) -> dict[str, Any]:
 
 
 def _check_component(
-    ctx: Context, m: Manifest, comp: Any, path: tuple[str | int, ...], run_as_root: bool, autoscale: bool
+    ctx: Reporter, m: Manifest, comp: Any, path: tuple[str | int, ...], run_as_root: bool, autoscale: bool
 ) -> None:
     if not isinstance(comp, dict):
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import Context
+from ..context import Reporter
 from ..manifests import Manifest, Path_
 from .common import number
 
@@ -29,7 +29,7 @@ def cel_problem(expression: str) -> str | None:
     return None
 
 
-def check_telemetry(ctx: Context, m: Manifest) -> None:
+def check_telemetry(ctx: Reporter, m: Manifest) -> None:
     spec = m.spec
     set_ = [k for k in ("selector", "targetRef", "targetRefs") if spec.get(k) is not None]
     if len(set_) > 1:
@@ -59,7 +59,7 @@ def check_telemetry(ctx: Context, m: Manifest) -> None:
         _check_metrics(ctx, m, entry, ("spec", "metrics", i))
 
 
-def _check_ref(ctx: Context, m: Manifest, ref: Any, path: Path_) -> None:
+def _check_ref(ctx: Reporter, m: Manifest, ref: Any, path: Path_) -> None:
     if not isinstance(ref, dict) or not ref.get("name"):
         ctx.rule(m, "TL3", "targetRef name is required", path)
         return
@@ -77,7 +77,7 @@ def _check_ref(ctx: Context, m: Manifest, ref: Any, path: Path_) -> None:
         )
 
 
-def _check_access_log(ctx: Context, m: Manifest, entry: Any, path: Path_) -> None:
+def _check_access_log(ctx: Reporter, m: Manifest, entry: Any, path: Path_) -> None:
     if not isinstance(entry, dict):
         return
     for j, p in enumerate(entry.get("providers") or []):
@@ -102,7 +102,7 @@ def _check_access_log(ctx: Context, m: Manifest, entry: Any, path: Path_) -> Non
         )
 
 
-def _check_tracing(ctx: Context, m: Manifest, tracing: Any) -> None:
+def _check_tracing(ctx: Reporter, m: Manifest, tracing: Any) -> None:
     if not isinstance(tracing, list):
         return
     if len(tracing) > 1:
@@ -141,7 +141,7 @@ def _check_tracing(ctx: Context, m: Manifest, tracing: Any) -> None:
                     ctx.rule(m, "TL5", f"custom tag {name!r}: {kind} {key} must not be empty", (*where, kind))
 
 
-def _check_metrics(ctx: Context, m: Manifest, entry: Any, path: Path_) -> None:
+def _check_metrics(ctx: Reporter, m: Manifest, entry: Any, path: Path_) -> None:
     if not isinstance(entry, dict):
         return
     for j, p in enumerate(entry.get("providers") or []):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..context import Context
+from ..context import Reporter
 from ..manifests import Manifest
 
 
@@ -40,9 +40,16 @@ def _has_prefix(match: Any) -> bool:
     return isinstance(match, dict) and isinstance(match.get("uri"), dict) and "prefix" in match["uri"]
 
 
-def _analyze(ctx: Context, m: Manifest, key: str, rules: list[Any]) -> None:
+def _canonical(match: Any) -> str:
+    body = {k: v for k, v in match.items() if k != "name"} if isinstance(match, dict) else match
+    return json.dumps(body, sort_keys=True, default=str)
+
+
+def _analyze(ctx: Reporter, m: Manifest, key: str, rules: list[Any]) -> None:
     matchless_before = False
     seen: dict[str, str] = {}
+    # the first match can duplicate nothing: it is canonicalised only when a second one needs comparing
+    first: tuple[Any, str] | None = None
     prefixes: list[tuple[dict[str, Any], str]] = []
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict):
@@ -67,20 +74,25 @@ def _analyze(ctx: Context, m: Manifest, key: str, rules: list[Any]) -> None:
             continue
         duplicates = 0
         for j, match in enumerate(matches):
-            body = {k: v for k, v in match.items() if k != "name"} if isinstance(match, dict) else match
-            text = json.dumps(body, sort_keys=True, default=str)
             where = (*path, "match", j)
-            if text in seen:
-                duplicates += 1
-                ctx.report(
-                    m,
-                    "IST0131",
-                    f"V9: VirtualService rule {name} match {j} is not used "
-                    f"(duplicate/overlapping match in rule {seen[text]}).",
-                    where,
-                )
-                continue
-            seen[text] = name
+            if first is None and not seen:
+                first = (match, name)
+            else:
+                if first is not None:
+                    seen[_canonical(first[0])] = first[1]
+                    first = None
+                text = _canonical(match)
+                if text in seen:
+                    duplicates += 1
+                    ctx.report(
+                        m,
+                        "IST0131",
+                        f"V9: VirtualService rule {name} match {j} is not used "
+                        f"(duplicate/overlapping match in rule {seen[text]}).",
+                        where,
+                    )
+                    continue
+                seen[text] = name
             if key == "http" and _has_prefix(match):
                 earlier = next((n for a, n in prefixes if _covers(a, match)), None)
                 if earlier is not None:
@@ -98,8 +110,16 @@ def _analyze(ctx: Context, m: Manifest, key: str, rules: list[Any]) -> None:
             )
 
 
-def check_unreachable(ctx: Context, m: Manifest) -> None:
+def _shadows_nothing(rules: list[Any]) -> bool:
+    """A lone rule with at most one match can neither be shadowed nor shadow anything."""
+    if len(rules) != 1 or not isinstance(rules[0], dict):
+        return len(rules) == 0 or (len(rules) == 1 and not isinstance(rules[0], dict))
+    matches = rules[0].get("match")
+    return not matches or (isinstance(matches, list) and len(matches) == 1)
+
+
+def check_unreachable(ctx: Reporter, m: Manifest) -> None:
     for key in ("http", "tcp", "tls"):
         rules = m.spec.get(key)
-        if isinstance(rules, list):
+        if isinstance(rules, list) and not _shadows_nothing(rules):
             _analyze(ctx, m, key, rules)
