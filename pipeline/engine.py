@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,11 +16,23 @@ from .errors import CheckError, PluginError, Problem, SpecError, WriteError
 from .manager import call_each, create_manager
 from .model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
 from .moves import guard_move
+from .parallel import MIN_ITEMS, start
 from .readback import object_ref, one_line
 from .render import make_environment, render_requests
 from .spec import Spec, display_path, load_spec
 from .validate import SpecSchema, build_schema, validate_spec
-from .write import TreeChange, desired_files, diff_tree, guard_deletions, read_tree, restore_tree, write_tree
+from .write import (
+    TreeChange,
+    desired_files,
+    diff_tree,
+    discard_staged,
+    guard_deletions,
+    read_tree,
+    restore_tree,
+    stage_tree,
+    swap_tree,
+    write_tree,
+)
 
 if TYPE_CHECKING:
     from .gitrepo import GitopsRepo
@@ -39,12 +52,20 @@ class Options:
 
 @dataclass
 class Bundle:
-    """One environment rendered and checked, ready to be written."""
+    """One environment rendered and checked (or being checked: see `settle`), ready to be written."""
 
     spec: Spec
     objects: list[RenderedObject]
     findings: list[Finding]
     files: dict[str, bytes]
+    # checks still running on the other core; `settle` waits for them
+    pending: Callable[[], list[Finding]] | None = field(default=None, repr=False, compare=False)
+
+    def settle(self) -> None:
+        """Wait for checks still running; Error findings (at the run's fail level) raise CheckError."""
+        if self.pending is not None:
+            self.findings = self.pending()
+            self.pending = None
 
 
 @dataclass
@@ -121,14 +142,26 @@ class Pipeline:
         objects = render_requests(spec, list(resources), self._environment(spec))
         return objects, desired_files(objects)  # settles each object's final (shard) path
 
-    def build(self, spec: Spec) -> Bundle:
-        """Plan, render, parse back and check one validated spec; Error findings raise CheckError."""
+    def build(self, spec: Spec, defer_checks: bool = False) -> Bundle:
+        """Plan, render, parse back and check one validated spec; Error findings raise CheckError.
+
+        With `defer_checks`, a large environment's checks run on the other core while the caller
+        prepares the commit; `Bundle.settle()` then waits for them and raises what `build` would have.
+        """
         objects, files = self._render_files(spec)
-        findings = run_checks(self.pm, spec, objects)
-        blocking = [f for f in findings if level_at_least(f.level, self.options.fail_level)]
-        if blocking:
-            raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
-        return Bundle(spec, objects, findings, files)
+        checks = start(lambda: run_checks(self.pm, spec, objects), fork=defer_checks and len(objects) >= MIN_ITEMS)
+
+        def settled() -> list[Finding]:
+            findings = checks.result()
+            blocking = [f for f in findings if level_at_least(f.level, self.options.fail_level)]
+            if blocking:
+                raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
+            return findings
+
+        bundle = Bundle(spec, objects, [], files, settled)
+        if not (defer_checks and len(objects) >= MIN_ITEMS):
+            bundle.settle()
+        return bundle
 
     def _environment(self, spec: Spec) -> jinja2.Environment:
         """One jinja2 environment per template search path, so templates compile once per run."""
@@ -204,9 +237,22 @@ def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, cre
     """
     from .gitrepo import GitopsRepo
 
-    repo = GitopsRepo.open(repo_path, create=create)
-    with repo.locked():
-        return _commit_locked(repo, bundles, options)
+    if not (Path(repo_path) / ".git").exists():
+        _settle(bundles)  # a run whose checks fail must not create the repository
+    try:
+        repo = GitopsRepo.open(repo_path, create=create)
+        with repo.locked():
+            return _commit_locked(repo, bundles, options)
+    except CheckError:
+        raise
+    except Exception:
+        _settle(bundles)  # as when checks finished before the commit began: their failure is said first
+        raise
+
+
+def _settle(bundles: list[Bundle]) -> None:
+    for bundle in bundles:
+        bundle.settle()
 
 
 def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) -> list[Result]:
@@ -235,21 +281,29 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
     changed = [(b, current, change) for b, current, change in planned if not change.empty]
     sha = None
     if changed:
+        staged: list[str] = []
         written: list[tuple[str, dict[str, bytes]]] = []
         message = run_message(changed)
         try:
             # git fast-import builds the commit's objects while the files are written, so `git add`
             # finds every object already stored (one pack instead of one loose object per file)
             with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
+                for bundle, _current, _change in changed:
+                    stage_tree(repo.path, bundle.spec.name, bundle.files)
+                    staged.append(bundle.spec.name)
+                _settle(bundles)  # checks that ran meanwhile must pass before anything is put in place
                 for bundle, current, _change in changed:
-                    write_tree(repo.path, bundle.spec.name, bundle.files)
+                    swap_tree(repo.path, bundle.spec.name)
                     written.append((bundle.spec.name, current))
                 sha = repo.commit([env for env, _ in written], message, pending)
         except Exception:
+            for env in staged:
+                discard_staged(repo.path, env)
             for env, current in written:
                 repo.unstage(env)
                 restore_tree(repo.path, env, current)
             raise
+    _settle(bundles)
     return [
         Result(
             b.spec.name, len(b.objects), change, None if change.empty else sha, f"{repo.path}/{b.spec.name}", b.findings

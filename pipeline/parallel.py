@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import pickle
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -69,3 +69,50 @@ def _child(func: Callable[[Sequence[Any]], list[Any]], chunk: Sequence[Any], sen
     sender.send_bytes(message)
     sender.close()
     os._exit(0)
+
+
+class Pending(Generic[R]):
+    """`func()`, computed in a forked child while the caller goes on; `result()` waits for it."""
+
+    def __init__(self, func: Callable[[], R], fork: bool) -> None:
+        self._func = func
+        self._done = False
+        self._value: R | None = None
+        self._child: Any = None
+        self._receiver: Any = None
+        if fork and _workers() >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self._receiver, sender = context.Pipe(duplex=False)
+            self._child = context.Process(target=_child, args=(_call, [func], sender), daemon=True)
+            self._child.start()
+            sender.close()
+
+    def result(self) -> R:
+        """The value; when the child failed, `func()` runs here, so its error is exactly the serial one."""
+        if not self._done:
+            value: Any = None
+            ok = False
+            if self._child is not None:
+                try:
+                    ok, payload = pickle.loads(self._receiver.recv_bytes())
+                    value = payload[0] if ok else None
+                except EOFError:  # the child died without a word (killed): compute it here
+                    ok = False
+                self._child.join()
+                self._receiver.close()
+            self._value = value if ok else self._func()
+            self._done = True
+        return self._value  # type: ignore[return-value]
+
+
+def _call(funcs: Sequence[Callable[[], Any]]) -> list[Any]:
+    return [func() for func in funcs]
+
+
+def start(func: Callable[[], R], fork: bool = True) -> Pending[R]:
+    """Start `func()` on the other core (when `fork` and there is one); `.result()` gives its value.
+
+    Like `fork_map`, `func` must be pure: its value comes back pickled, and when the child fails the
+    call is made again in this process, so errors are raised exactly as a plain call raises them.
+    """
+    return Pending(func, fork)

@@ -252,6 +252,12 @@ def recover(root: Path, env: str) -> None:
 
 def write_tree(root: Path, env: str, desired: dict[str, bytes]) -> Path:
     """Replace `root/env` with exactly `desired`, atomically from a reader's point of view."""
+    stage_tree(root, env, desired)
+    return swap_tree(root, env)
+
+
+def stage_tree(root: Path, env: str, desired: dict[str, bytes]) -> None:
+    """Write `desired` into the staging folder beside `root/env`; nothing in `root/env` changes yet."""
     root = Path(os.path.abspath(root))
     if root.is_symlink():
         raise WriteError(Problem(str(root), "refusing to write through symlink"))
@@ -263,13 +269,24 @@ def write_tree(root: Path, env: str, desired: dict[str, bytes]) -> Path:
         recover(root, env)
     except OSError as exc:
         raise WriteError(Problem(str(root), f"cannot write: {exc.strerror or exc}")) from None
-    new, old = root / f".gwpipe-new-{env}", root / f".gwpipe-old-{env}"
     for rel in desired:
         parts = rel.split("/")
         if ".." in parts or ".git" in parts or rel.startswith("/"):
             raise WriteError(Problem(rel, "refusing a path that leaves the environment folder"))
+    new = root / f".gwpipe-new-{env}"
     try:
         _write_files(str(new), desired)
+    except OSError as exc:
+        shutil.rmtree(new, ignore_errors=True)
+        raise WriteError(Problem(str(folder), f"cannot write: {exc.strerror or exc}")) from None
+
+
+def swap_tree(root: Path, env: str) -> Path:
+    """Put the folder `stage_tree` wrote in place of `root/env`, by rename."""
+    root = Path(os.path.abspath(root))
+    folder = env_folder(root, env)
+    new, old = root / f".gwpipe-new-{env}", root / f".gwpipe-old-{env}"
+    try:
         if folder.exists():
             os.rename(folder, old)
         os.rename(new, folder)
@@ -280,6 +297,11 @@ def write_tree(root: Path, env: str, desired: dict[str, bytes]) -> Path:
         raise WriteError(Problem(str(folder), f"cannot write: {exc.strerror or exc}")) from None
     shutil.rmtree(old, ignore_errors=True)
     return folder
+
+
+def discard_staged(root: Path, env: str) -> None:
+    """Remove what `stage_tree` wrote, when the render stops before the swap."""
+    shutil.rmtree(Path(os.path.abspath(root)) / f".gwpipe-new-{env}", ignore_errors=True)
 
 
 def _write_files(base: str, files: dict[str, bytes]) -> None:

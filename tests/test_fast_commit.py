@@ -386,22 +386,27 @@ def test_branch_moved_by_someone_else(base: Bundle, tmp_path: Path, monkeypatch:
     assert_untouched(repo, intruder + "\n")
 
 
-def test_write_failure_leaves_no_object(base: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("step", ["stage_tree", "swap_tree"])
+def test_write_failure_leaves_no_object(
+    base: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """The second environment fails while being staged, or while being put in place after the first one was."""
     repo = make_repo(tmp_path / "r")
     head = git(repo, "rev-parse", "HEAD")
     objects = git(repo, "count-objects", "-v")
-    real = engine.write_tree
+    real = getattr(engine, step)
 
-    def fail_second(root: Path, env: str, desired: dict[str, bytes]) -> Path:
+    def fail_second(root: Path, env: str, *rest: Any) -> Any:
         if env == "prod":
             raise WriteError(engine.Problem(str(root / env), "cannot write: No space left on device"))
-        return real(root, env, desired)
+        return real(root, env, *rest)
 
-    monkeypatch.setattr(engine, "write_tree", fail_second)
+    monkeypatch.setattr(engine, step, fail_second)
     with pytest.raises(WriteError, match=r"/prod: cannot write: No space left on device$"):
         commit_bundles([base, bundle_with(base, base.files, "prod")], repo, Options(), create=False)
     assert_untouched(repo, head)
     assert git(repo, "count-objects", "-v") == objects  # the quarantine went, and every object with it
+    assert sorted(p.name for p in repo.iterdir() if p.name.startswith(".gwpipe")) == []
 
 
 KILLED_RUN = """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import pytest
@@ -51,3 +52,49 @@ def test_the_first_failing_item_is_reported_whatever_the_split(size: int) -> Non
     with pytest.raises(RenderError) as caught:
         fork_map(_fail_on_negative, items, min_items=2)
     assert [str(p) for p in caught.value.problems] == ["item -1: negative"]
+
+
+def test_start_gives_the_value_computed_in_the_child() -> None:
+    from gwpipe.parallel import start
+
+    parent = os.getpid()
+    pending = start(lambda: (os.getpid(), [x * x for x in range(5)]))
+    pid, squares = pending.result()
+    assert squares == [0, 1, 4, 9, 16]
+    assert pid != parent  # it really ran in another process
+    assert pending.result() == (pid, squares)  # asked again: the same value, no second run
+
+
+def test_start_without_fork_computes_here_when_asked() -> None:
+    from gwpipe.parallel import start
+
+    calls: list[int] = []
+    pending = start(lambda: calls.append(os.getpid()) or len(calls), fork=False)
+    assert calls == []
+    assert pending.result() == 1
+    assert calls == [os.getpid()]
+
+
+def test_start_raises_the_serial_error_when_the_child_fails() -> None:
+    from gwpipe.parallel import start
+
+    def fail() -> int:
+        raise RenderError(Problem("plugin 'p': gwpipe_check", "boom"))
+
+    with pytest.raises(RenderError) as caught:
+        start(fail).result()
+    assert [str(p) for p in caught.value.problems] == ["plugin 'p': gwpipe_check: boom"]
+
+
+def test_start_survives_a_child_killed_midway() -> None:
+    import signal
+
+    from gwpipe.parallel import start
+
+    def value() -> int:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 42
+
+    parent = os.getpid()
+    assert start(value).result() == 42  # computed again here
