@@ -6,8 +6,10 @@ import hashlib
 import os
 import re
 import shutil
+import time
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,9 @@ CONTROLLER_GROUPS = frozenset({"argoproj.io", "source.toolkit.fluxcd.io", "kusto
 # tiers give shards (and Argo CD sync waves / Flux dependsOn) their order: installs, then Gateways, then routes
 _TIERS = {"Gateway": 1, "VirtualService": 2, "HTTPRoute": 2, "TLSRoute": 2, "TCPRoute": 2, "GRPCRoute": 2}
 _TIER_NAMES = ("base", "gateways", "routes")
+# above this many seconds per file created, the remaining folders are written on FILE_WRITERS threads
+SLOW_FILE_SECONDS = 50e-6
+FILE_WRITERS = 4
 _GROUP_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -305,15 +310,39 @@ def discard_staged(root: Path, env: str) -> None:
 
 
 def _write_files(base: str, files: dict[str, bytes]) -> None:
-    """Create `base` and every file below it; plain os calls, as open()'s buffered objects cost 4x the time."""
+    """Create `base` and every file below it, folder by folder; where creating a file is slow, on threads.
+
+    Creating a file costs ~10 µs on tmpfs but ~300 µs of kernel time on an ext4 disk (measured on the
+    CI machine), and kernel work runs in parallel across threads while Python's does not; so the first
+    folder is written alone and timed, and the rest go to a few threads only when files proved slow.
+    """
     os.makedirs(base)
-    made = {""}
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    folders: dict[str, list[tuple[str, bytes]]] = {}
     for rel, data in files.items():
-        folder = rel.rpartition("/")[0]
-        if folder not in made:  # each folder just before its first file: a folder appears as it fills
-            os.makedirs(f"{base}/{folder}", exist_ok=True)
-            made.add(folder)
+        folders.setdefault(rel.rpartition("/")[0], []).append((rel, data))
+    batches = list(folders.values())
+    if not batches:
+        return
+    started = time.perf_counter()
+    _write_folder(base, batches[0])
+    slow = (time.perf_counter() - started) / len(batches[0]) > SLOW_FILE_SECONDS
+    if slow and len(batches) > 2:
+        with ThreadPoolExecutor(FILE_WRITERS) as pool:
+            for _done in pool.map(lambda batch: _write_folder(base, batch), batches[1:]):
+                pass  # the first failing folder, in order, raises here
+    else:
+        for batch in batches[1:]:
+            _write_folder(base, batch)
+
+
+def _write_folder(base: str, batch: list[tuple[str, bytes]]) -> None:
+    """Create one folder (just before its first file, so a folder appears as it fills) and write its files."""
+    folder = batch[0][0].rpartition("/")[0]
+    if folder:
+        os.makedirs(f"{base}/{folder}", exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    for rel, data in batch:
+        # plain os calls: open()'s buffered file objects cost 4x the time
         fd = os.open(f"{base}/{rel}", flags, 0o666)
         try:
             view = memoryview(data)

@@ -161,3 +161,35 @@ def test_guard_gateway_and_ratio() -> None:
     ]
     guard_deletions(_change(many, fewer), "t", False, True)
     guard_deletions(_change(many, {**fewer, "ns/vs-1.yaml": b"v"}), "t", False, False)
+
+
+MANY = {f"s{i % 7}/ns{i % 3}/object-{i}.yaml": f"i: {i}\n".encode() for i in range(200)} | {KUSTOMIZATION: b"k\n"}
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_files_written_serially_or_on_threads_make_the_same_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: bool
+) -> None:
+    """Where creating a file proved slow the remaining folders go to threads; the tree is the same."""
+    from gwpipe import write
+
+    monkeypatch.setattr(write, "SLOW_FILE_SECONDS", -1.0 if slow else 3600.0)
+    used: list[int] = []
+    real = write.ThreadPoolExecutor
+    monkeypatch.setattr(write, "ThreadPoolExecutor", lambda n: used.append(n) or real(n))
+    folder = write_tree(tmp_path, "dev", dict(sorted(MANY.items())))
+    assert read_tree(folder) == MANY
+    assert used == ([write.FILE_WRITERS] if slow else [])
+
+
+def test_a_failure_on_a_writer_thread_is_the_serial_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gwpipe import write
+
+    monkeypatch.setattr(write, "SLOW_FILE_SECONDS", -1.0)
+    write_tree(tmp_path, "dev", FILES)
+    too_long = {f"s5/{'x' * 300}.yaml": b"x\n"}  # a name no file system takes, in a folder written on a thread
+    with pytest.raises(WriteError) as info:
+        write_tree(tmp_path, "dev", dict(sorted((MANY | too_long).items())))
+    assert read_tree(tmp_path / "dev") == FILES
+    assert not (tmp_path / ".gwpipe-new-dev").exists()
+    assert messages(info) == [f"{tmp_path}/dev: cannot write: File name too long"]
