@@ -21,15 +21,16 @@ from cryptography.hazmat.primitives.serialization import (
     pkcs12,
 )
 from gwpipe import fastvalidate
+from gwpipe.cerberusrules import SpecValidator, schema_problems
 from gwpipe.errors import SpecError
 from gwpipe.fastvalidate import SECRET_HINT, FastValidator, Unsupported
-from gwpipe.hookspecs import hookimpl
 from gwpipe.manager import create_manager
 from gwpipe.secrets import find_secrets
 from gwpipe.spec import Spec, load_spec
-from gwpipe.validate import SpecSchema, _schema_problems, _secret_problems, _Validator, build_schema, validate_spec
+from gwpipe.validate import SpecSchema, _secret_problems, build_schema, validate_spec
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_validate import _Fragment
 
 _KEY = ec.generate_private_key(ec.SECP256R1())
 PEM_KEY = _KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
@@ -76,7 +77,7 @@ def _unjudged(value: Any) -> bool:
 
 
 def _cerberus_valid(schema: dict[str, Any], document: dict[str, Any]) -> bool:
-    return bool(_Validator(schema).validate(document, normalize=False))
+    return bool(SpecValidator(schema).validate(document, normalize=False))
 
 
 # --- documents generated from a cerberus schema: mostly valid, each node sometimes slightly wrong ---
@@ -260,7 +261,7 @@ def one_change(draw: st.DrawFn, fields: dict[str, Any]) -> dict[str, Any]:
 @given(st.one_of(one_change(SCHEMA.schema), documents(SCHEMA.schema, rate=40)))
 def test_fast_path_agrees_with_cerberus_and_the_secret_scan(document: dict[str, Any]) -> None:
     spec = Spec("test", "env.yaml", document)
-    slow = _secret_problems(spec, document, ()) + _schema_problems(spec, SCHEMA)
+    slow = _secret_problems(spec, document, ()) + schema_problems(spec, SCHEMA)
     fast = SCHEMA.fast
     assert fast is not None
     if fast.proves_valid(document):
@@ -537,7 +538,7 @@ def field_tables(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
 def test_generated_schemas_translate_exactly(data: st.DataObject) -> None:
     schema = data.draw(field_tables())
     fast = FastValidator(schema)
-    _Validator(schema)  # what the translation accepts, cerberus accepts as a schema
+    SpecValidator(schema)  # what the translation accepts, cerberus accepts as a schema
     document = data.draw(documents(schema))
     assume(not _unjudged(document))
     expected = _cerberus_valid(schema, document) and not _has_secret(document)
@@ -545,15 +546,6 @@ def test_generated_schemas_translate_exactly(data: st.DataObject) -> None:
 
 
 # --- rules the translation does not know: cerberus judges every spec ---
-
-
-class _Fragment:
-    def __init__(self, fragment: Any) -> None:
-        self.fragment = fragment
-
-    @hookimpl
-    def gwpipe_spec_schema(self) -> Any:
-        return self.fragment
 
 
 def _even(field: str, value: Any, error: Any) -> None:
@@ -615,7 +607,7 @@ def test_cerberus_is_built_only_when_a_spec_fails_the_fast_check(tmp_path: Path)
 
 def test_merged_builtin_schema_is_fully_translated() -> None:
     assert SCHEMA.fast is not None
-    _Validator(SCHEMA.schema)
+    SpecValidator(SCHEMA.schema)
 
 
 _ODD_ARGUMENTS = [None, True, 0, 1, 1.5, 2**60, "", "x", "string", "a.b", "^x", [], ["x"], ["string", "x"], [1]]
@@ -641,5 +633,5 @@ def test_every_schema_the_translation_accepts_is_one_cerberus_accepts() -> None:
                     except Unsupported:
                         continue
                     accepted += 1
-                    _Validator(schema)
+                    SpecValidator(schema)
     assert accepted > 500
