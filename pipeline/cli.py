@@ -378,6 +378,11 @@ def run() -> None:
     code = status if isinstance(status, int) else 0 if status is None else 1
     if not isinstance(status, int | None):
         click.echo(status, err=True)
+    # an interrupted run may leave a forked worker behind; the exit handler that would stop it is skipped
+    processes = sys.modules.get("multiprocessing")
+    if processes is not None:
+        for child in processes.active_children():
+            child.kill()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError):  # a closed pipe (`gwpipe plan | head`): nothing more can be said
             stream.flush()

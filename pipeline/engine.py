@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from .errors import CheckError, PluginError, Problem, SpecError, WriteError
 from .manager import call_each, create_manager
 from .model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
 from .moves import guard_move
-from .parallel import MIN_ITEMS, start
+from .parallel import MIN_ITEMS, Pending, start
 from .readback import object_ref, one_line
 from .render import make_environment, render_requests
 from .spec import Spec, display_path, load_spec
@@ -58,14 +57,24 @@ class Bundle:
     objects: list[RenderedObject]
     findings: list[Finding]
     files: dict[str, bytes]
-    # checks still running on the other core; `settle` waits for them
-    pending: Callable[[], list[Finding]] | None = field(default=None, repr=False, compare=False)
+    # checks still running on the other core, and the level at which their findings stop the run
+    checks: Pending[list[Finding]] | None = field(default=None, repr=False, compare=False)
+    fail_level: str = "Error"
 
     def settle(self) -> None:
-        """Wait for checks still running; Error findings (at the run's fail level) raise CheckError."""
-        if self.pending is not None:
-            self.findings = self.pending()
-            self.pending = None
+        """Wait for checks still running; findings at the fail level raise CheckError (every time asked)."""
+        if self.checks is None:
+            return
+        findings = self.checks.result()
+        blocking = [f for f in findings if level_at_least(f.level, self.fail_level)]
+        if blocking:
+            raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
+        self.findings, self.checks = findings, None
+
+    def cancel(self) -> None:
+        """Stop checks still running (an interrupted run)."""
+        if self.checks is not None:
+            self.checks.cancel()
 
 
 @dataclass
@@ -149,17 +158,10 @@ class Pipeline:
         prepares the commit; `Bundle.settle()` then waits for them and raises what `build` would have.
         """
         objects, files = self._render_files(spec)
-        checks = start(lambda: run_checks(self.pm, spec, objects), fork=defer_checks and len(objects) >= MIN_ITEMS)
-
-        def settled() -> list[Finding]:
-            findings = checks.result()
-            blocking = [f for f in findings if level_at_least(f.level, self.options.fail_level)]
-            if blocking:
-                raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
-            return findings
-
-        bundle = Bundle(spec, objects, [], files, settled)
-        if not (defer_checks and len(objects) >= MIN_ITEMS):
+        defer = defer_checks and len(objects) >= MIN_ITEMS
+        checks = start(lambda: run_checks(self.pm, spec, objects), fork=defer)
+        bundle = Bundle(spec, objects, [], files, checks, self.options.fail_level)
+        if not defer:
             bundle.settle()
         return bundle
 
@@ -198,6 +200,7 @@ def _finding_where(f: Finding) -> str:
 
 def preflight(bundles: list[Bundle], root: Path, options: Options) -> None:
     """Refuse before anything is written when the write of any one environment would be refused."""
+    _settle(bundles)
     problems: list[Problem] = []
     for bundle in bundles:
         target = root / bundle.spec.name
@@ -215,6 +218,7 @@ def preflight(bundles: list[Bundle], root: Path, options: Options) -> None:
 
 def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
     """Write the bundle under `root/<env>` as plain files (no git)."""
+    bundle.settle()
     current = read_tree(root / bundle.spec.name)
     change = diff_tree(current, bundle.files)
     guard_deletions(change, str(root / bundle.spec.name), options.allow_empty, options.allow_delete)
@@ -247,6 +251,10 @@ def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, cre
         raise
     except Exception:
         _settle(bundles)  # as when checks finished before the commit began: their failure is said first
+        raise
+    except BaseException:
+        for bundle in bundles:
+            bundle.cancel()
         raise
 
 
@@ -296,7 +304,7 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
                     swap_tree(repo.path, bundle.spec.name)
                     written.append((bundle.spec.name, current))
                 sha = repo.commit([env for env, _ in written], message, pending)
-        except Exception:
+        except BaseException:  # an interrupt too: nothing of this run stays in the working tree
             for env in staged:
                 discard_staged(repo.path, env)
             for env, current in written:

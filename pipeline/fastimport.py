@@ -14,24 +14,24 @@ _FALSE = frozenset({"false", "no", "off", "0", ""})
 
 @dataclass(frozen=True)
 class GitSettings:
-    """What `git var -l` says: the configuration (last value of each key) and the commit identities."""
+    """The configuration (last value of each key) and the commit identities, as git would use them."""
 
     config: dict[str, str]
     author: str
     committer: str
 
 
-def parse_var_list(text: str) -> GitSettings:
-    """Read `git var -l`: `key=value` config lines (a bare key means true), then GIT_*_IDENT lines."""
+def parse_config_list(text: str) -> dict[str, str]:
+    """Read `git config --list -z`: `key` newline `value` entries, NUL-terminated (a bare key means true).
+
+    The -z form, because a value may hold newlines that would read as further keys in the plain one.
+    """
     config: dict[str, str] = {}
-    idents: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if key in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
-            idents[key] = value
-        elif "." in key:
+    for entry in text.split("\0"):
+        if entry:
+            key, sep, value = entry.partition("\n")
             config[key] = value if sep else "true"
-    return GitSettings(config, idents.get("GIT_AUTHOR_IDENT", ""), idents.get("GIT_COMMITTER_IDENT", ""))
+    return config
 
 
 def blocker(settings: GitSettings) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import GitError, Problem
-from .fastimport import blocker, commit_stream, parse_answers, parse_var_list, stripspace
+from .fastimport import GitSettings, blocker, commit_stream, parse_answers, parse_config_list, stripspace
 
 # repository-supplied code must never run: no hooks, no fsmonitor daemon
 SAFE_CONFIG = ["core.hooksPath=/dev/null", "core.fsmonitor=false", "commit.gpgSign=false"]
@@ -140,7 +140,12 @@ class GitopsRepo:
         import git
 
         try:
-            settings = parse_var_list(self.git.var("-l", env=self._identity_env()))
+            env = self._identity_env()
+            settings = GitSettings(
+                parse_config_list(self.git.config("--list", "-z")),
+                self.git.var("GIT_AUTHOR_IDENT", env=env),
+                self.git.var("GIT_COMMITTER_IDENT", env=env),
+            )
         except (git.GitCommandError, UnicodeError):
             return None  # the `git add` path reports whatever is wrong
         if blocker(settings) is not None:
@@ -156,6 +161,14 @@ class GitopsRepo:
             quarantine = Path(tempfile.mkdtemp(prefix=QUARANTINE_PREFIX, dir=self.objects))
         except OSError:
             return None
+        try:
+            # held while the quarantine is in use: a run on another worktree of this repository (which
+            # shares the object store, not our lock) then knows it is no leftover
+            claim = os.open(quarantine, os.O_RDONLY)
+        except OSError:
+            shutil.rmtree(quarantine, ignore_errors=True)
+            return None
+        fcntl.flock(claim, fcntl.LOCK_EX)  # a folder made just now: nobody else holds it
         source: IO[bytes] | None = None
         try:
             # a file, not a pipe: a killed gwpipe never cuts the stream short; FastCommit.close() closes it
@@ -176,8 +189,9 @@ class GitopsRepo:
             if source is not None:
                 source.close()
             shutil.rmtree(quarantine, ignore_errors=True)
+            os.close(claim)
             return None
-        return FastCommit(process, source, quarantine, parent, Path(self.repo.git_dir))
+        return FastCommit(process, source, quarantine, claim, parent, Path(self.repo.git_dir))
 
     def commit(self, folders: list[str], message: str, pending: FastCommit | None = None) -> str | None:
         """Stage everything under `folders` and commit only them, in one commit; None when nothing changed.
@@ -194,6 +208,8 @@ class GitopsRepo:
                 pending.migrate(self.objects)
             self.git.add("-A", "--", *folders)
             if pending is not None and self._index_matches(tree):
+                if pending.parent is not None and tree == self.git.rev_parse(f"{pending.parent}^{{tree}}"):
+                    return None  # what git sees did not change (an ignored file, eol conversion): no commit
                 return self._move_branch(commit, pending.parent, message)
             staged = self.git.diff("--cached", "--name-only", "--", *folders)
             if not staged.strip():
@@ -244,18 +260,32 @@ class GitopsRepo:
         return bool(reader.get_value("user", "email", "")) and bool(reader.get_value("user", "name", ""))
 
     def remove_quarantines(self) -> None:
-        """Remove what a killed run's fast-import left in the object store (only gwpipe's own folders)."""
+        """Remove what a killed run's fast-import left in the object store (only gwpipe's own, unclaimed folders)."""
         for leftover in self.objects.glob(f"{QUARANTINE_PREFIX}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            try:
+                claim = os.open(leftover, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live run (on another worktree) is using it
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)
+            finally:
+                os.close(claim)
 
 
 class FastCommit:
     """A git fast-import process writing one commit's objects into a quarantine folder."""
 
-    def __init__(self, process: Any, source: IO[bytes], quarantine: Path, parent: str | None, git_dir: Path) -> None:
+    def __init__(
+        self, process: Any, source: IO[bytes], quarantine: Path, claim: int, parent: str | None, git_dir: Path
+    ) -> None:
         self.process = process
         self.source = source
         self.quarantine = quarantine
+        self.claim = claim  # an open descriptor holding the quarantine's flock
         self.parent = parent
         self.git_dir = git_dir
         self.pid: int = process.proc.pid
@@ -291,6 +321,7 @@ class FastCommit:
             self.process.proc.communicate()
         self.source.close()
         shutil.rmtree(self.quarantine, ignore_errors=True)
+        os.close(self.claim)
         (self.git_dir / f"fast_import_crash_{self.pid}").unlink(missing_ok=True)
 
 

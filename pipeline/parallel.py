@@ -34,7 +34,7 @@ def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_ite
         return func(items)
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(func, items[1::2], sender), daemon=True)
+    child = context.Process(target=_child, args=(func, items[1::2], sender, receiver), daemon=True)
     child.start()
     sender.close()
     try:
@@ -58,7 +58,10 @@ def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_ite
     return merged
 
 
-def _child(func: Callable[[Sequence[Any]], list[Any]], chunk: Sequence[Any], sender: Any) -> None:
+def _child(func: Callable[[Sequence[Any]], list[Any]], chunk: Sequence[Any], sender: Any, receiver: Any) -> None:
+    # the parent's end of the pipe, inherited by fork: held open here, a write larger than the pipe
+    # buffer would block forever once the parent is gone
+    receiver.close()
     try:
         message = pickle.dumps((True, func(chunk)), protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:  # noqa: BLE001 - the parent re-raises it
@@ -76,33 +79,63 @@ class Pending(Generic[R]):
 
     def __init__(self, func: Callable[[], R], fork: bool) -> None:
         self._func = func
-        self._done = False
-        self._value: R | None = None
+        self._outcome: tuple[bool, Any] | None = None  # (True, value) or (False, the exception raised)
         self._child: Any = None
         self._receiver: Any = None
         if fork and _workers() >= 2 and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             self._receiver, sender = context.Pipe(duplex=False)
-            self._child = context.Process(target=_child, args=(_call, [func], sender), daemon=True)
+            self._child = context.Process(target=_child, args=(_call, [func], sender, self._receiver), daemon=True)
             self._child.start()
             sender.close()
 
     def result(self) -> R:
-        """The value; when the child failed, `func()` runs here, so its error is exactly the serial one."""
-        if not self._done:
-            value: Any = None
-            ok = False
-            if self._child is not None:
+        """The value; when the child failed, `func()` runs here, so its error is exactly the serial one.
+
+        Asked again, it gives the same value or raises the same error, without running anything.
+        """
+        if self._outcome is None:
+            value = self._collect()
+            if value is _NOTHING:
                 try:
-                    ok, payload = pickle.loads(self._receiver.recv_bytes())
-                    value = payload[0] if ok else None
-                except EOFError:  # the child died without a word (killed): compute it here
-                    ok = False
-                self._child.join()
-                self._receiver.close()
-            self._value = value if ok else self._func()
-            self._done = True
-        return self._value  # type: ignore[return-value]
+                    value = self._func()
+                except Exception as exc:
+                    self._outcome = (False, exc)
+                    raise
+            self._outcome = (True, value)
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    def cancel(self) -> None:
+        """Stop the child, if it still runs (the run was interrupted): nothing of its work is kept."""
+        if self._child is not None:
+            self._child.kill()
+            self._child.join()
+            self._receiver.close()
+            self._child = self._receiver = None
+
+    def _collect(self) -> Any:
+        """The child's value, or _NOTHING when there is no child or it failed."""
+        if self._child is None:
+            return _NOTHING
+        child, receiver = self._child, self._receiver
+        self._child = self._receiver = None
+        try:
+            ok, payload = pickle.loads(receiver.recv_bytes())
+        except EOFError:  # the child died without a word (killed)
+            ok, payload = False, None
+        except BaseException:
+            child.kill()
+            raise
+        finally:
+            receiver.close()
+            child.join()
+        return payload[0] if ok else _NOTHING
+
+
+_NOTHING = object()
 
 
 def _call(funcs: Sequence[Callable[[], Any]]) -> list[Any]:

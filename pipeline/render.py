@@ -119,6 +119,11 @@ def _markup(text: str) -> markupsafe.Markup:
     return str.__new__(markupsafe.Markup, text)
 
 
+def _ignoring_case(item: tuple[Any, Any]) -> Any:
+    key = item[0]
+    return key.lower() if isinstance(key, str) else key
+
+
 def metadata_yaml(meta: dict[str, Any]) -> str:
     """The `metadata:` block every template starts with: name, namespace, sorted labels and annotations."""
     lines = ["metadata:", f"  name: {tojson(meta['name'])}"]
@@ -127,7 +132,7 @@ def metadata_yaml(meta: dict[str, Any]) -> str:
     for field in ("labels", "annotations"):
         lines.append(f"  {field}:")
         # sorted as jinja's dictsort sorts: case-insensitively, ties in insertion order
-        for key, value in sorted(meta[field].items(), key=lambda item: item[0].lower()):
+        for key, value in sorted(meta[field].items(), key=_ignoring_case):
             lines.append(f"    {tojson(key)}: {tojson(value)}")
     return "\n".join(lines) + "\n"
 
@@ -189,7 +194,14 @@ def render_requests(spec: Spec, requests: list[ResourceRequest], env: jinja2.Env
     templates = {r.template: _load(env, r) for r in ordered if r.template}
 
     def render_chunk(chunk: Sequence[ResourceRequest]) -> list[tuple[str, dict[str, Any]]]:
-        texts = [_render_one(spec, templates[request.template], request) for request in chunk]
+        texts: list[str] = []
+        for request in chunk:
+            try:
+                texts.append(_render_one(spec, templates[request.template], request))
+            except RenderError:
+                # objects are judged in order: an earlier object's bad output is the error to report
+                _parse_back_all(chunk[: len(texts)], texts)
+                raise
         return _parse_back_all(chunk, texts)
 
     pairs = fork_map(render_chunk, ordered)

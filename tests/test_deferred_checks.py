@@ -74,7 +74,7 @@ def deferred(tmp_path: Path, *plugins: object) -> Bundle:
 def test_a_failing_check_stops_the_commit_before_anything_is_in_place(tmp_path: Path) -> None:
     veto = Veto()
     bundle = deferred(tmp_path, veto)
-    assert bundle.pending is not None  # the checks really were deferred
+    assert bundle.checks is not None  # the checks really were deferred
     repo = make_repo(tmp_path / "gitops")
     head, objects = git(repo, "rev-parse", "HEAD"), git(repo, "count-objects", "-v")
     with pytest.raises(CheckError) as caught:
@@ -130,7 +130,7 @@ def test_deferred_and_serial_checks_commit_the_same_tree(tmp_path: Path) -> None
         p = pipeline()
         path = write_spec(tmp_path / str(defer) / "envs", spec_data(), "dev")
         bundle = p.build(p.load(path, tmp_path / str(defer) / "envs"), defer_checks=defer)
-        assert (bundle.pending is not None) == defer
+        assert (bundle.checks is not None) == defer
         repo = make_repo(tmp_path / f"gitops{defer}")
         [result] = commit_bundles([bundle], repo, Options(), create=False)
         assert result.commit == git(repo, "rev-parse", "HEAD")
@@ -144,3 +144,50 @@ def test_small_environments_are_checked_at_once(tmp_path: Path) -> None:
     path = write_spec(tmp_path / "envs", spec_data(3), "dev")
     with pytest.raises(CheckError):
         p.build(p.load(path, tmp_path / "envs"), defer_checks=True)
+
+
+class Crash:
+    """A plugin whose check crashes."""
+
+    @hookimpl
+    def gwpipe_check(self, spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
+        raise RuntimeError("checker crashed")
+
+
+def test_a_crashing_check_names_the_plugin_as_when_checks_ran_first(tmp_path: Path) -> None:
+    from gwpipe.errors import PluginError
+
+    bundle = deferred(tmp_path, Crash())
+    assert bundle.checks is not None
+    repo = make_repo(tmp_path / "gitops")
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(PluginError) as caught:
+        commit_bundles([bundle], repo, Options(), create=False)
+    assert [str(p) for p in caught.value.problems] == ["plugin 'crash': gwpipe_check: RuntimeError: checker crashed"]
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "README.md"]
+    with pytest.raises(PluginError):  # asked again: the same error, not a closed pipe
+        bundle.settle()
+
+
+def test_an_interrupted_commit_stops_the_checks_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from gwpipe import engine
+
+    bundle = deferred(tmp_path, Veto())
+    repo = make_repo(tmp_path / "gitops")
+    head = git(repo, "rev-parse", "HEAD")
+
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "swap_tree", interrupt)
+    monkeypatch.setattr(engine, "_settle", lambda bundles: None)  # the interrupt lands before the checks settle
+    with pytest.raises(KeyboardInterrupt):
+        commit_bundles([bundle], repo, Options(), create=False)
+    assert multiprocessing.active_children() == []
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "README.md"]

@@ -19,7 +19,7 @@ import pytest
 from gwpipe import engine
 from gwpipe.engine import Bundle, Options, commit_bundles
 from gwpipe.errors import GitError, WriteError
-from gwpipe.fastimport import GitSettings, blocker, parse_var_list, stripspace
+from gwpipe.fastimport import GitSettings, blocker, parse_config_list, stripspace
 from gwpipe.gitrepo import FastCommit, GitopsRepo
 from gwpipe.testing import build, git
 from hypothesis import HealthCheck, assume, given, settings
@@ -310,12 +310,24 @@ def test_blocker_needs_a_whole_identity() -> None:
     assert blocker(GitSettings({}, "a <b> 1 +0000", "")) == "no complete identity"
 
 
-def test_parse_var_list() -> None:
-    text = "core.bare=false\ncore.logallrefupdates\nuser.name=a=b\nGIT_COMMITTER_IDENT=C <c@x> 1 +0000\n"
-    text += "GIT_AUTHOR_IDENT=A <a@x> 2 +0000\nGIT_EDITOR=vi\n"
-    settings = parse_var_list(text)
-    assert settings.config == {"core.bare": "false", "core.logallrefupdates": "true", "user.name": "a=b"}
-    assert (settings.author, settings.committer) == ("A <a@x> 2 +0000", "C <c@x> 1 +0000")
+def test_parse_config_list() -> None:
+    text = "core.bare\nfalse\0core.logallrefupdates\0user.name\na=b\0x.note\na\ni18n.commitencoding=utf-8\0"
+    assert parse_config_list(text) == {
+        "core.bare": "false",
+        "core.logallrefupdates": "true",
+        "user.name": "a=b",
+        "x.note": "a\ni18n.commitencoding=utf-8",  # a value with a newline stays one value
+    }
+
+
+def test_a_multi_line_config_value_cannot_hide_a_blocker(base: Bundle, tmp_path: Path) -> None:
+    def settings(repo: Path) -> None:
+        git(repo, "config", "i18n.commitEncoding", "ISO-8859-1")
+        git(repo, "config", "x.note", "a\ni18n.commitencoding=utf-8")
+
+    repo = make_repo(tmp_path / "r", setup=settings)
+    with GitopsRepo.open(repo, create=False).fast_commit({"dev": base.files}, "m") as pending:
+        assert pending is None  # the commit encoding sends this repository down the `git commit` path
 
 
 @settings(max_examples=200, deadline=None)
@@ -464,3 +476,42 @@ def test_git_stays_pinned_to_the_repository(base: Bundle, tmp_path: Path, monkey
     assert state(other) == before
     assert git(repo, "log", "-1", "--format=%s").startswith("gwpipe: render dev")
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_change_git_does_not_see_commits_nothing_on_either_path(
+    base: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ignored file in the environment folder: the tree differs from the render, git's view does not."""
+
+    def ignore_bak(repo: Path) -> None:
+        (repo / ".gitignore").write_text("*.bak\n")
+
+    def with_ignored(repo: Path) -> None:
+        (repo / "dev" / "notes.bak").write_text("local\n")
+
+    results = {}
+    for enabled in (True, False):
+        repo = make_repo(tmp_path / str(enabled), setup=ignore_bak)
+        with fast_path(monkeypatch, enabled) as landed:
+            first = commit_bundles([base], repo, ALLOW, create=False)[0]
+            with_ignored(repo)
+            again = commit_bundles([base], repo, ALLOW, create=False)[0]
+        assert first.commit is not None
+        assert again.commit is None, "a commit with no change"
+        assert git(repo, "rev-list", "--count", "HEAD").strip() == "2"
+        results[enabled] = (state(repo), landed)
+    assert results[True][0] == results[False][0]
+    assert len(results[True][1]) == 1  # the first render did take the fast path
+
+
+def test_a_quarantine_in_use_is_no_leftover(base: Bundle, tmp_path: Path) -> None:
+    """Worktrees share the object store but not gwpipe's lock: a live run's quarantine must survive another's clean-up."""
+    repo = make_repo(tmp_path / "r")
+    live = GitopsRepo.open(repo, create=False)
+    with live.fast_commit({"dev": base.files}, "gwpipe: render dev") as pending:
+        assert pending is not None
+        dead = Path(tempfile.mkdtemp(prefix="tmp_objdir-gwpipe-", dir=repo / ".git" / "objects"))  # a killed run's
+        GitopsRepo.open(repo, create=False).remove_quarantines()
+        assert pending.quarantine.is_dir()
+        assert not dead.exists()
+    assert junk(repo) == []

@@ -141,3 +141,8 @@ def test_fast_spec_load_has_the_slow_locations(text: str) -> None:
 def test_spec_location_of_a_fast_loaded_value() -> None:
     loaded = load_yaml_bytes(b"a:\n  b: [1, 'x']\n", "s.yaml")
     assert loaded.locations[("a", "b", 1)] == Location("s.yaml", 2, 10, "x")
+
+
+def test_nan_keys_as_safeloader_reads_them() -> None:
+    text = "{.nan: 1, .nan: 2}\n"
+    assert str(load_documents(text)) == str(reference(text))

@@ -98,3 +98,31 @@ def test_start_survives_a_child_killed_midway() -> None:
 
     parent = os.getpid()
     assert start(value).result() == 42  # computed again here
+
+
+def test_start_asked_again_raises_the_same_error_without_running_again() -> None:
+    from gwpipe.parallel import start
+
+    runs: list[int] = []
+
+    def fail() -> int:
+        runs.append(os.getpid())
+        raise RenderError(Problem("plugin 'p': gwpipe_check", "boom"))
+
+    pending = start(fail)
+    for _ in range(2):
+        with pytest.raises(RenderError) as caught:
+            pending.result()
+        assert [str(p) for p in caught.value.problems] == ["plugin 'p': gwpipe_check: boom"]
+    assert runs == [os.getpid()]  # the child's run is not seen here; the serial rerun happened once
+
+
+def test_a_cancelled_child_is_gone() -> None:
+    import multiprocessing
+    import time
+
+    from gwpipe.parallel import start
+
+    pending = start(lambda: time.sleep(30))
+    pending.cancel()
+    assert multiprocessing.active_children() == []

@@ -21,7 +21,7 @@ from gwpipe.render import (
 )
 from gwpipe.spec import Spec
 from gwpipe.testing import build, find
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 HEAD = '{% from "_macros/metadata.j2" import metadata %}\napiVersion: {{ api_version }}\nkind: ConfigMap\n{{ metadata(meta) -}}\n'
@@ -261,3 +261,35 @@ def test_parse_back_in_a_stream_still_names_the_bad_object() -> None:
     assert [str(p) for p in info.value.problems] == [
         "template t/cm.yaml.j2 (output:8): ConfigMap shop/cm2 is not valid YAML: did not find expected node content"
     ]
+
+
+def test_an_earlier_objects_bad_output_is_reported_before_a_later_template_error(tmp_path: Path) -> None:
+    """Objects are judged in order, as when each was rendered and read back before the next."""
+    folder = tmp_path / "tpl" / "t"
+    folder.mkdir(parents=True)
+    (folder / "a.yaml.j2").write_text(HEAD + "data: [unclosed\n")
+    (folder / "b.yaml.j2").write_text(HEAD + "data: {{ no_such_variable }}\n")
+    env = make_environment([tmp_path / "tpl"], {})
+    requests = [
+        ResourceRequest("p", "t/a.yaml.j2", "v1", "ConfigMap", "a", "shop", {}),
+        ResourceRequest("p", "t/b.yaml.j2", "v1", "ConfigMap", "b", "shop", {}),
+    ]
+    with pytest.raises(RenderError) as info:
+        render_requests(_spec(tmp_path), requests, env)
+    assert [str(p) for p in info.value.problems] == [
+        "template t/a.yaml.j2 (output:13): ConfigMap shop/a is not valid YAML: did not find expected ',' or ']'"
+    ]
+
+
+@given(st.dictionaries(st.text(max_size=4) | st.integers(), st.text(max_size=4), max_size=5))
+def test_metadata_block_sorts_as_jinjas_dictsort(labels: dict[Any, str]) -> None:
+    """The block the old macro rendered with `dictsort` (case-insensitive, any key type) is what metadata_yaml gives."""
+    from gwpipe.render import metadata_yaml
+
+    assume(len({type(k) for k in labels}) <= 1)  # dictsort itself cannot order int and str keys together
+    env = make_environment([], {})
+    macro = env.from_string(
+        "{% for key, value in labels | dictsort %}    {{ key | tojson }}: {{ value | tojson }}\n{% endfor %}"
+    )
+    meta = {"name": "n", "namespace": "", "labels": labels, "annotations": {}}
+    assert metadata_yaml(meta) == f'metadata:\n  name: "n"\n  labels:\n{macro.render(labels=labels)}  annotations:\n'
