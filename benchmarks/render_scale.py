@@ -107,7 +107,10 @@ def compile_bytecode() -> None:
 
 def main(sizes: list[int], base: str | None) -> None:
     compile_bytecode()
-    print(f"workspace: {base or tempfile.gettempdir()}; CRD source: {os.environ.get('GWPIPE_CRDS') or 'none'}")
+    print(
+        f"workspace: {base or tempfile.gettempdir()}; CRD source: {os.environ.get('GWPIPE_CRDS') or 'none'}; "
+        "gwpipe bytecode compiled beforehand"
+    )
     repeat = int(os.environ.get("GWPIPE_BENCH_REPEAT", "3"))
     for hosts in sizes:
         runs = []
