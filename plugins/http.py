@@ -29,6 +29,19 @@ _DESTINATION = {
     "port": {**istio.PORT, "required": True},
     "subset": istio.LABEL,
 }
+# a route's target: one destination, or weighted destinations (the tcp plugin's routes use them too)
+DESTINATION_FIELDS = {
+    "destination": {"type": "dict", "schema": _DESTINATION, "excludes": "destinations"},
+    "destinations": {
+        "type": "list",
+        "minlength": 1,
+        "excludes": "destination",
+        "schema": {
+            "type": "dict",
+            "schema": {**_DESTINATION, "weight": {"type": "integer", "min": 0, "max": 100, "required": True}},
+        },
+    },
+}
 _ROUTE = {
     "type": "dict",
     "schema": {
@@ -50,16 +63,7 @@ _ROUTE = {
                 },
             },
         },
-        "destination": {"type": "dict", "schema": _DESTINATION, "excludes": "destinations"},
-        "destinations": {
-            "type": "list",
-            "minlength": 1,
-            "excludes": "destination",
-            "schema": {
-                "type": "dict",
-                "schema": {**_DESTINATION, "weight": {"type": "integer", "min": 0, "max": 100, "required": True}},
-            },
-        },
+        **DESTINATION_FIELDS,
         "timeout": istio.DURATION,
         "retries": {
             "type": "dict",

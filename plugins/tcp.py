@@ -14,18 +14,6 @@ from . import http, redirect, tls
 
 NAME = "tcp"
 
-_DESTINATION = {
-    "host": {
-        "type": "string",
-        "regex": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
-        "maxlength": 253,
-        "required": True,
-        "meta": {"description": "a Service name or FQDN"},
-    },
-    "port": {**istio.PORT, "required": True},
-    "subset": istio.LABEL,
-}
-
 
 @hookimpl
 def gwpipe_spec_schema() -> dict[str, dict[str, Any]]:
@@ -41,19 +29,7 @@ def gwpipe_spec_schema() -> dict[str, dict[str, Any]]:
                         "port": {**istio.PORT, "required": True},
                         "serverName": istio.LABEL,
                         "virtualService": istio.LABEL,
-                        "destination": {"type": "dict", "schema": _DESTINATION, "excludes": "destinations"},
-                        "destinations": {
-                            "type": "list",
-                            "minlength": 1,
-                            "excludes": "destination",
-                            "schema": {
-                                "type": "dict",
-                                "schema": {
-                                    **_DESTINATION,
-                                    "weight": {"type": "integer", "min": 0, "max": 100, "required": True},
-                                },
-                            },
-                        },
+                        **http.DESTINATION_FIELDS,
                     },
                 },
             }
