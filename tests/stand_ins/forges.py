@@ -147,6 +147,22 @@ class ForgeStandIn:
     def open_pulls(self, head: str, base: str | None = None) -> list[dict[str, Any]]:
         return [p for p in self.pulls if p["head"] == head and p["state"] == "open" and base in (None, p["base"])]
 
+    def open_pull(self, title: str, body: str, head: str, base: str) -> dict[str, Any]:
+        """Record a new open pull request, numbered as forges number them (1, 2, ...)."""
+        pull = {
+            "number": len(self.pulls) + 1,
+            "state": "open",
+            "title": title,
+            "body": body,
+            "head": head,
+            "base": base,
+        }
+        self.pulls.append(pull)
+        return pull
+
+    def pull(self, number: str) -> dict[str, Any] | None:
+        return next((p for p in self.pulls if p["number"] == int(number)), None)
+
 
 def _require(payload: Any, fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> str | None:
     if not isinstance(payload, dict):
@@ -249,22 +265,14 @@ class GitHubStandIn(ForgeStandIn):
                     },
                     {},
                 )
-            pr = {
-                "number": len(self.pulls) + 1,
-                "state": "open",
-                "title": payload["title"],
-                "body": payload.get("body", ""),
-                "head": payload["head"],
-                "base": payload["base"],
-            }
-            self.pulls.append(pr)
+            pr = self.open_pull(payload["title"], payload.get("body", ""), payload["head"], payload["base"])
             return 201, self._item(pr), {}
         match = re.fullmatch(rf"{re.escape(pulls)}/(\d+)", path)
         if match and method == "PATCH":
             problem = _require(payload, (), ("title", "body"))
             if problem:
                 return 422, {"message": "Validation Failed", "errors": [{"message": problem}]}, {}
-            pr = next((p for p in self.pulls if p["number"] == int(match.group(1))), None)
+            pr = self.pull(match.group(1))
             if pr is None:
                 return 404, {"message": "Not Found"}, {}
             pr.update({k: payload[k] for k in ("title", "body") if k in payload})
@@ -328,22 +336,16 @@ class GitLabStandIn(ForgeStandIn):
                     },
                     {},
                 )
-            mr = {
-                "number": len(self.pulls) + 1,
-                "state": "open",
-                "title": payload["title"],
-                "body": payload.get("description", ""),
-                "head": payload["source_branch"],
-                "base": payload["target_branch"],
-            }
-            self.pulls.append(mr)
+            mr = self.open_pull(
+                payload["title"], payload.get("description", ""), payload["source_branch"], payload["target_branch"]
+            )
             return 201, self._item(mr), {}
         match = re.fullmatch(rf"{re.escape(mrs)}/(\d+)", path)
         if match and method == "PUT":
             problem = _require(payload, (), ("title", "description"))
             if problem:
                 return 400, {"message": problem}, {}
-            mr = next((m for m in self.pulls if m["number"] == int(match.group(1))), None)
+            mr = self.pull(match.group(1))
             if mr is None:
                 return 404, {"message": "404 Not found"}, {}
             mr.update({"title": payload.get("title", mr["title"]), "body": payload.get("description", mr["body"])})
@@ -399,22 +401,14 @@ class GiteaStandIn(ForgeStandIn):
                     },
                     {},
                 )
-            pr = {
-                "number": len(self.pulls) + 1,
-                "state": "open",
-                "title": payload["title"],
-                "body": payload.get("body", ""),
-                "head": payload["head"],
-                "base": payload["base"],
-            }
-            self.pulls.append(pr)
+            pr = self.open_pull(payload["title"], payload.get("body", ""), payload["head"], payload["base"])
             return 201, self._item(pr), {}
         match = re.fullmatch(rf"{re.escape(pulls)}/(\d+)", path)
         if match and method == "PATCH":
             problem = _require(payload, (), ("title", "body"))
             if problem:
                 return 422, {"message": problem}, {}
-            pr = next((p for p in self.pulls if p["number"] == int(match.group(1))), None)
+            pr = self.pull(match.group(1))
             if pr is None:
                 return 404, {"message": "The target couldn't be found."}, {}
             pr.update({k: payload[k] for k in ("title", "body") if k in payload})
