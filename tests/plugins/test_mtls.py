@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -13,30 +12,9 @@ from gwpipe.errors import CheckError, SpecError
 from gwpipe.manager import create_manager
 from gwpipe.testing import build, find, write_spec
 
-ROUTE = {"destination": {"host": "web", "port": 80}}
+from plugins.tls_specs import spec
+
 ACME = {"issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"}, "issuerType": "acme"}
-
-
-def spec(hosts: dict[str, dict[str, Any]], inventory: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
-    return {
-        "namespace": "shop",
-        "gateways": {"edge": {"selector": {"istio": "ingressgateway"}}},
-        "hosts": {h: {"gateway": "edge", "routes": [ROUTE], **entry} for h, entry in hosts.items()},
-        "checks": {"inventory": existing_secrets(hosts, {"istio-system"}) + list(inventory)},
-    }
-
-
-def existing_secrets(hosts: dict[str, dict[str, Any]], namespaces: set[str]) -> list[dict[str, Any]]:
-    """`checks.inventory` Secrets for every credential the hosts name: made outside gwpipe, as in the walkthrough."""
-    names = {
-        entry[key].get("credentialName")
-        for entry in hosts.values()
-        for key in ("tls", "mtls")
-        if isinstance(entry.get(key), dict)
-    }
-    valid = sorted(n for n in names if isinstance(n, str) and re.fullmatch(r"[a-z0-9][-a-z0-9.]*", n))
-    keys = ["tls.crt", "tls.key", "ca.crt"]
-    return [{"kind": "Secret", "namespace": ns, "name": n, "keys": keys} for ns in sorted(namespaces) for n in valid]
 
 
 def https(bundle: Any) -> dict[str, dict[str, Any]]:
