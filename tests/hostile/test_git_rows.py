@@ -244,6 +244,7 @@ def test_row59_base_moved_re_renders_and_records_the_new_base(world: World, monk
     result = world.propose("prod")
     assert result.exit_code == 0, result.stderr
     [pr] = world.forge.pulls
+    assert f"at `{moved[0]}`" in pr["body"]
     assert f"base={moved[0]}" in pr["body"]
     assert rev(world.bare, f"refs/heads/{pr['head']}^") == moved[0]
 
@@ -264,6 +265,11 @@ def test_row59_base_diverging_every_time_is_an_error(world: World, monkeypatch: 
     world.assert_failed_cleanly(
         result, snapshots[-1], rf"error: {re.escape(str(world.bare))}/main: base diverged 3 times while proposing .*"
     )
+    assert result.errors == [
+        f"error: {world.bare}/main: base diverged 3 times while proposing (refs/heads/main); re-run"
+    ]
+    assert [r for r in refs(world.bare) if "gwpipe" in r] == []
+    assert world.forge.log == []
 
 
 # row 60: a dirty local checkout is never touched (gwpipe works in its own clone)
