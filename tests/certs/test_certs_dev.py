@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from certs_helpers import SHOP, run
+from click.testing import Result
 from gwpipe.certs.dev import plan_credentials
 from gwpipe.certs.expected import Credential
 from gwpipe.errors import UsageError
@@ -22,6 +23,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "walkthrough"
 def example(spec_dir: Path, name: str) -> Path:
     write_spec(spec_dir, (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"), name=name)
     return spec_dir
+
+
+def dev_apply(env: str, spec_dir: Path, out: Path, kubeconfig: Path) -> Result:
+    """`gwpipe certs dev ENV --out OUT --kubeconfig KUBECONFIG --apply`, run in-process."""
+    return run(
+        "certs", "dev", env, "--specs", str(spec_dir), "--out", str(out), "--kubeconfig", str(kubeconfig), "--apply"
+    )
 
 
 def tree(folder: Path) -> list[str]:
@@ -142,9 +150,7 @@ def test_apply_with_a_cacert_secret(tmp_path: Path, spec_dir: Path, kube: KubeAp
     spec["hosts"]["b.example.com"]["mtls"]["caSource"] = "cacert-secret"
     write_spec(spec_dir, spec, name="shop")
     out = tmp_path / "out"
-    result = run(
-        "certs", "dev", "shop", "--specs", str(spec_dir), "--out", str(out), "--kubeconfig", str(kubeconfig), "--apply"
-    )
+    result = dev_apply("shop", spec_dir, out, kubeconfig)
     assert (result.exit_code, result.stderr) == (0, "")
     assert sorted(kube.secrets) == [("edge", "a-cred"), ("edge", "b-cred"), ("edge", "b-cred-cacert")]
     assert sorted(kube.secret_data("edge", "b-cred")) == ["tls.crt", "tls.key"]
@@ -166,18 +172,7 @@ def test_apply_never_overwrites_a_cert_manager_secret_and_writes_nothing(
         annotations={"cert-manager.io/certificate-name": "webapp"},
     )
     out = tmp_path / "out"
-    result = run(
-        "certs",
-        "dev",
-        "02-tls",
-        "--specs",
-        str(spec_dir),
-        "--out",
-        str(out),
-        "--kubeconfig",
-        str(kubeconfig),
-        "--apply",
-    )
+    result = dev_apply("02-tls", spec_dir, out, kubeconfig)
     assert result.exit_code == 1
     assert result.stderr == (
         "error: Secret istio-system/webapp-credential: is issued by cert-manager Certificate 'webapp'; not overwritten\n"
@@ -192,18 +187,7 @@ def test_apply_forbidden_is_found_by_the_dry_run_before_any_file(
     example(spec_dir, "02-tls")
     kube.forbidden.add(("create", "secrets", "istio-system"))
     out = tmp_path / "out"
-    result = run(
-        "certs",
-        "dev",
-        "02-tls",
-        "--specs",
-        str(spec_dir),
-        "--out",
-        str(out),
-        "--kubeconfig",
-        str(kubeconfig),
-        "--apply",
-    )
+    result = dev_apply("02-tls", spec_dir, out, kubeconfig)
     assert result.exit_code == 1
     assert result.stderr == (
         "error: kind-gwpipe/kind-gwpipe: create Secret istio-system/webapp-credential (dry run): forbidden (403): "
@@ -217,18 +201,7 @@ def test_apply_forbidden_is_found_by_the_dry_run_before_any_file(
 def test_apply_with_a_bad_kubeconfig_writes_nothing(tmp_path: Path, spec_dir: Path) -> None:
     example(spec_dir, "02-tls")
     out = tmp_path / "out"
-    result = run(
-        "certs",
-        "dev",
-        "02-tls",
-        "--specs",
-        str(spec_dir),
-        "--out",
-        str(out),
-        "--kubeconfig",
-        str(tmp_path / "nope"),
-        "--apply",
-    )
+    result = dev_apply("02-tls", spec_dir, out, tmp_path / "nope")
     assert (result.exit_code, result.stderr) == (
         2,
         f"error: kubeconfig {tmp_path}/nope: no such file\nhint: pass --kubeconfig or set KUBECONFIG\n",
