@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -13,13 +12,12 @@ from .. import istio
 from ..readback import Loader
 from .cluster import workload_inventory
 from .manifests import Manifest, ManifestSet, manifest_of
-from .run import analyze, rule_findings
+from .run import analyze
 from .suppress import Suppression, parse_suppression
 
 __all__ = [
     "analysis_findings",
     "analyze",
-    "object_rule_findings",
     "rendered_manifest",
     "spec_inventory",
     "spec_suppressions",
@@ -55,18 +53,8 @@ def rendered_manifest(o: RenderedObject) -> Manifest:
     return manifest_of(o.obj, o.request.namespace or "default", o.path, 1, _composer(o.text), relative_lines=True)
 
 
-def object_rule_findings(o: RenderedObject) -> list[Finding]:
-    """Admission-rule findings for one rendered object, judged alone (suppressions are applied later, per set)."""
-    return rule_findings(rendered_manifest(o))
-
-
-def analysis_findings(
-    spec: Spec, objects: list[RenderedObject], rules_found: Sequence[list[Finding]] | None = None
-) -> list[Finding]:
-    """Admission-rule and analyzer findings for one environment's rendered objects.
-
-    `rules_found`: `object_rule_findings` of each object, in order, when the caller already computed them.
-    """
+def analysis_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
+    """Admission-rule and analyzer findings for one environment's rendered objects."""
     manifests = ManifestSet(rendered_manifest(o) for o in objects)
     return analyze(
         manifests,
@@ -74,5 +62,4 @@ def analysis_findings(
         target_version(spec),
         spec_suppressions(spec),
         services_declared=False,
-        rules_found=rules_found,
     )

@@ -1,13 +1,9 @@
-"""Run every admission rule and analyzer over a manifest set, then dedupe, sort and apply suppressions.
-
-Admission rules judge one manifest alone (`rule_findings`, which a caller may run anywhere, e.g. beside
-rendering); analyzers judge the set. `analyze` accepts the rules' findings precomputed, one list per manifest.
-"""
+"""Run every admission rule and analyzer over a manifest set, then dedupe, sort and apply suppressions."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from gwpipe.model import Finding
@@ -50,23 +46,17 @@ def analyze(
     suppressions: list[Suppression] | None = None,
     now: datetime.datetime | None = None,
     services_declared: bool = True,
-    rules_found: Sequence[list[Finding]] | None = None,
 ) -> list[Finding]:
     """Every admission-rule and analyzer finding for the set, deduplicated, sorted, suppressions applied.
 
     `services_declared`: Service manifests in the set describe their namespace's Services (files given to
     `gwpipe analyze`); a render's own gateway Services do not, only inventory Services do.
-    `rules_found`: `rule_findings` of each manifest, in order, when the caller already ran the rules.
     """
     ctx = Context(manifests, build_cluster(manifests, inventory, services_declared), version)
     if now is not None:
         ctx.now = now
-    if rules_found is None:
-        rules_found = [rule_findings(m) for m in manifests]
-    elif len(rules_found) != len(manifests):
-        raise ValueError(f"rules_found has {len(rules_found)} entries for {len(manifests)} manifests")
-    for found in rules_found:
-        ctx.findings.extend(found)
+    for m in manifests:
+        ctx.findings.extend(rule_findings(m))
     for analyzer in ANALYZERS:
         analyzer(ctx)
     if not ctx.findings:

@@ -6,17 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from gwpipe.analysis import analysis_findings, object_rule_findings
+from gwpipe.analysis import analysis_findings, rendered_manifest
 from gwpipe.analysis.context import Reporter
 from gwpipe.analysis.hosts import HostIndex, _domain_problem, domain_problem, matches
 from gwpipe.analysis.manifests import Manifest, ManifestSet, index_kind, manifest_of
 from gwpipe.analysis.rules.httproute import _check_match
 from gwpipe.analysis.rules.unreachable import _analyze, _shadows_nothing, check_unreachable
-from gwpipe.analysis.run import analyze, rule_findings
-from gwpipe.checks import object_findings, run_checks
-from gwpipe.manager import create_manager
+from gwpipe.analysis.run import rule_findings
 from gwpipe.model import Finding, RenderedObject, ResourceRequest
 from gwpipe.spec import Spec
 from hypothesis import given, settings
@@ -191,21 +188,9 @@ def _spec(root: Path, suppress: list[str] | None = None) -> Spec:
     return Spec(name="test", file="test.yaml", data={"checks": {"suppress": suppress}} if suppress else {}, root=root)
 
 
-@pytest.mark.parametrize("path", BUNDLES, ids=[p.stem for p in BUNDLES])
-def test_judging_objects_one_by_one_gives_the_same_checks(path: Path, tmp_path: Path) -> None:
-    objects = _objects(path)
-    pm = create_manager(entry_points=False)
-    for spec in (_spec(tmp_path), _spec(tmp_path, ["IST0106=*", "IST0145=Gateway */*"])):
-        serial = run_checks(pm, spec, objects)
-        judged = run_checks(pm, spec, objects, [object_findings(o) for o in objects])
-        assert judged == serial
-        split = analysis_findings(spec, objects, [object_rule_findings(o) for o in objects])
-        assert split == analysis_findings(spec, objects)
-
-
 def test_the_corpus_exercises_rules_analyzers_and_suppression(tmp_path: Path) -> None:
     objects = [o for path in BUNDLES for o in _objects(path)]
-    rules = [f for o in objects for f in object_rule_findings(o)]
+    rules = [f for o in objects for f in rule_findings(rendered_manifest(o))]
     codes = {f.code for f in analysis_findings(_spec(tmp_path), objects)}
     assert {f.code for f in rules} >= {"IST0106", "IST0133"}
     assert codes > {f.code for f in rules}, "the admission rules' codes and some analyzer's"
@@ -213,16 +198,8 @@ def test_the_corpus_exercises_rules_analyzers_and_suppression(tmp_path: Path) ->
     assert "IST0106" not in {f.code for f in kept}
 
 
-def test_rule_findings_must_cover_every_manifest() -> None:
+def test_rule_findings_judge_one_manifest() -> None:
     manifests = ManifestSet([_manifest({"hosts": ["a.com"], "http": [{"route": []}]})])
-    with pytest.raises(ValueError, match=r"^rules_found has 0 entries for 1 manifests$"):
-        analyze(manifests, [], (1, 28), rules_found=[])
     [finding] = rule_findings(manifests.items[0])
     assert isinstance(finding, Finding)
     assert finding.message == "R1: HTTP route, redirect or direct_response is required"
-
-
-def test_judged_findings_must_cover_every_object(tmp_path: Path) -> None:
-    [obj] = _objects(BUNDLES[0])[:1]
-    with pytest.raises(ValueError, match=r"^judged has 0 entries for 1 objects$"):
-        run_checks(create_manager(entry_points=False), _spec(tmp_path), [obj], [])
