@@ -8,12 +8,8 @@ from typing import Any
 
 import jsonschema_rs
 
-from .secrets import find_secrets
+from .secrets import SECRET_HINT, find_secrets
 
-# Every detector in secrets.find_secrets needs one of these substrings, so a string without any holds no key
-# material; a string with one is judged by find_secrets itself. Plain ASCII alternatives mean the same in
-# jsonschema-rs' regex engine as in Python's.
-SECRET_HINT = r"BEGIN|LS0tLS1CRUdJTi|0tLS0tQkVHSU4|tLS0tLUJFR0lO|openssh-key-v1|b3BlbnNzaC1rZXktdjE|[A-Za-z0-9+/]{40}"
 _SECRET_FORMAT = "gwpipe-no-secret"
 _NUMBER_KEYWORD = "gwpipeNumber"
 _FREE = {"$ref": "#/$defs/free"}

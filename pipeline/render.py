@@ -89,7 +89,10 @@ def _undefined_in_json(value: Any) -> Any:
 
 def yaml_safe_json(value: Any, **kwargs: Any) -> str:
     """JSON that a YAML parser reads back to the same value: YAML line breaks and non-printables escaped."""
-    text = json.dumps(value, **kwargs)
+    return _escape_yaml_unsafe(json.dumps(value, **kwargs))
+
+
+def _escape_yaml_unsafe(text: str) -> str:
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
@@ -110,7 +113,7 @@ def tojson(value: Any, indent: int | None = None) -> markupsafe.Markup:
         text = _JSON.encode(value)
     else:
         text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False, default=_undefined_in_json)
-    text = _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    text = _escape_yaml_unsafe(text)
     return _markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027"))
 
 

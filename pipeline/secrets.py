@@ -34,6 +34,9 @@ _RUN_LENGTH = 40
 _BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _FOLD = bytes(0x2B if c in _BASE64 else 0x0A for c in range(256))
 _RUN = b"+" * _RUN_LENGTH
+# a regex every text holding key material matches: each detector above needs one of these substrings
+# (fastvalidate hands it to jsonschema-rs; plain ASCII alternatives read the same in its regex engine)
+SECRET_HINT = "|".join(["BEGIN", _B64_PEM.pattern, *_OPENSSH, f"[A-Za-z0-9+/]{{{_RUN_LENGTH}}}"])
 
 
 def _der_kind(run: str) -> str | None:

@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.serialization import (
 from gwpipe import fastvalidate
 from gwpipe.cerberusrules import SpecValidator, schema_problems
 from gwpipe.errors import SpecError
-from gwpipe.fastvalidate import SECRET_HINT, FastValidator, Unsupported
+from gwpipe.fastvalidate import FastValidator, Unsupported
 from gwpipe.manager import create_manager
-from gwpipe.secrets import find_secrets
+from gwpipe.secrets import SECRET_HINT, find_secrets
 from gwpipe.spec import Spec, load_spec
 from gwpipe.validate import SpecSchema, _secret_problems, build_schema, validate_spec
 from hypothesis import HealthCheck, assume, given, settings
