@@ -13,12 +13,8 @@ from typing import Any
 import yaml
 
 from .errors import CheckError, Problem, SpecError, UsageError
+from .readback import Loader
 from .spec import Spec
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 ENV_VAR = "GWPIPE_CRDS"
 CLUSTER_PREFIX = "cluster:"
@@ -153,7 +149,7 @@ def _path_documents(source: Source) -> list[dict[str, Any]]:
 
 def _crds_in(data: bytes, name: str, source: Source) -> list[dict[str, Any]]:
     try:
-        loaded = list(yaml.load_all(data, Loader=_Loader))
+        loaded = list(yaml.load_all(data, Loader=Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name

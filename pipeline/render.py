@@ -21,12 +21,8 @@ from .errors import Problem, RenderError
 from .fastyaml import load_documents
 from .model import RenderedObject, ResourceRequest
 from .parallel import fork_map
+from .readback import Loader
 from .spec import Spec
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_OBJECT_BYTES = 1024 * 1024
@@ -373,7 +369,7 @@ def _parse_back(request: ResourceRequest, text: str) -> tuple[str, dict[str, Any
     where = f"template {request.template}"
     _check_size(request, text)
     try:
-        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        docs = [d for d in yaml.load_all(text, Loader=Loader) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -11,11 +11,7 @@ import yaml
 
 from .errors import Problem, SpecError
 from .fastyaml import STR_TAG, load_documents
-
-try:  # the C parser is ~10x faster; fall back where libyaml is missing
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from .readback import Loader
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -123,7 +119,7 @@ def _clean_scalar(tag: str, raw: str, value: Any) -> bool:
 def _load_located(text: str, display: str) -> Loaded:
     """Compose `text` and build its value node by node, with locations and every problem found."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
