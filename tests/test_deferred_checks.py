@@ -15,7 +15,7 @@ from gwpipe.manager import create_manager
 from gwpipe.model import Finding, RenderedObject
 from gwpipe.parallel import MIN_ITEMS
 from gwpipe.spec import Spec
-from gwpipe.testing import write_spec
+from gwpipe.testing import git, write_spec
 
 HOSTS = MIN_ITEMS  # one VirtualService per host plus the Gateway: enough objects for the checks to be deferred
 
@@ -48,10 +48,6 @@ def pipeline(*plugins: object) -> Pipeline:
     for plugin in plugins:
         pm.register(plugin, name=type(plugin).__name__.lower())
     return Pipeline(Options(), pm=pm)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def make_repo(path: Path) -> Path:
@@ -133,7 +129,7 @@ def test_deferred_and_serial_checks_commit_the_same_tree(tmp_path: Path) -> None
         assert (bundle.checks is not None) == defer
         repo = make_repo(tmp_path / f"gitops{defer}")
         [result] = commit_bundles([bundle], repo, Options(), create=False)
-        assert result.commit == git(repo, "rev-parse", "HEAD")
+        assert result.commit == git(repo, "rev-parse", "HEAD").strip()
         assert [f.code for f in result.findings] == [f.code for f in bundle.findings]
         trees.append(git(repo, "rev-parse", "HEAD^{tree}"))
     assert trees[0] == trees[1]
