@@ -21,6 +21,41 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
+def _can_fork() -> bool:
+    return _workers() >= 2 and "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Child:
+    """A forked process computing `func(chunk)` and sending back the pickled outcome."""
+
+    def __init__(self, func: Callable[[Sequence[Any]], list[Any]], chunk: Sequence[Any]) -> None:
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_child, args=(func, chunk, sender, self._receiver), daemon=True)
+        self._process.start()
+        sender.close()
+
+    def collect(self) -> tuple[bool, list[Any]]:
+        """(True, the results) or (False, []) when the child failed or died without a word."""
+        try:
+            ok, payload = pickle.loads(self._receiver.recv_bytes())
+        except EOFError:  # killed
+            ok, payload = False, None
+        except BaseException:
+            self._process.kill()
+            raise
+        finally:
+            self._receiver.close()
+            self._process.join()
+        return (True, payload) if ok else (False, [])
+
+    def cancel(self) -> None:
+        """Stop the child and drop whatever it would have sent."""
+        self._process.kill()
+        self._process.join()
+        self._receiver.close()
+
+
 def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_items: int = MIN_ITEMS) -> list[R]:
     """`func(items)`, computed as two halves in parallel when `items` is large and fork is available.
 
@@ -30,26 +65,19 @@ def fork_map(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_ite
     `func` must be pure: when either process fails, the work is done again serially, so callers get
     exactly the error the serial call raises (the first failing item), whatever the split.
     """
-    if len(items) < min_items or _workers() < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(items) < min_items or not _can_fork():
         return func(items)
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(func, items[1::2], sender, receiver), daemon=True)
-    child.start()
-    sender.close()
+    child = _Child(func, items[1::2])
     try:
         mine = func(items[0::2])
     except Exception:  # noqa: BLE001 - re-raised by the serial call below
-        child.kill()
-        child.join()
+        child.cancel()
         # which item fails first depends on how the items were dealt; the serial call decides
         return func(items)
     except BaseException:
-        child.kill()
-        child.join()
+        child.cancel()
         raise
-    ok, payload = pickle.loads(receiver.recv_bytes())
-    child.join()
+    ok, payload = child.collect()
     if not ok:
         return func(items)
     merged: list[R] = []
@@ -79,63 +107,33 @@ class Pending(Generic[R]):
 
     def __init__(self, func: Callable[[], R], fork: bool) -> None:
         self._func = func
-        self._outcome: tuple[bool, Any] | None = None  # (True, value) or (False, the exception raised)
-        self._child: Any = None
-        self._receiver: Any = None
-        if fork and _workers() >= 2 and "fork" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("fork")
-            self._receiver, sender = context.Pipe(duplex=False)
-            self._child = context.Process(target=_child, args=(_call, [func], sender, self._receiver), daemon=True)
-            self._child.start()
-            sender.close()
+        self._child = _Child(_call, [func]) if fork and _can_fork() else None
+        self._done = False
+        self._value: R | None = None
+        self._error: Exception | None = None
 
     def result(self) -> R:
         """The value; when the child failed, `func()` runs here, so its error is exactly the serial one.
 
         Asked again, it gives the same value or raises the same error, without running anything.
         """
-        if self._outcome is None:
-            value = self._collect()
-            if value is _NOTHING:
-                try:
-                    value = self._func()
-                except Exception as exc:
-                    self._outcome = (False, exc)
-                    raise
-            self._outcome = (True, value)
-        ok, value = self._outcome
-        if not ok:
-            raise value
-        return value  # type: ignore[no-any-return]
+        if not self._done:
+            child, self._child = self._child, None
+            ok, payload = child.collect() if child is not None else (False, [])
+            try:
+                self._value = payload[0] if ok else self._func()
+            except Exception as exc:  # noqa: BLE001 - kept, and raised below (and on every later call)
+                self._error = exc
+            self._done = True
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
 
     def cancel(self) -> None:
         """Stop the child, if it still runs (the run was interrupted): nothing of its work is kept."""
         if self._child is not None:
-            self._child.kill()
-            self._child.join()
-            self._receiver.close()
-            self._child = self._receiver = None
-
-    def _collect(self) -> Any:
-        """The child's value, or _NOTHING when there is no child or it failed."""
-        if self._child is None:
-            return _NOTHING
-        child, receiver = self._child, self._receiver
-        self._child = self._receiver = None
-        try:
-            ok, payload = pickle.loads(receiver.recv_bytes())
-        except EOFError:  # the child died without a word (killed)
-            ok, payload = False, None
-        except BaseException:
-            child.kill()
-            raise
-        finally:
-            receiver.close()
-            child.join()
-        return payload[0] if ok else _NOTHING
-
-
-_NOTHING = object()
+            self._child.cancel()
+            self._child = None
 
 
 def _call(funcs: Sequence[Callable[[], Any]]) -> list[Any]:

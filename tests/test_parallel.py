@@ -126,3 +126,16 @@ def test_a_cancelled_child_is_gone() -> None:
     pending = start(lambda: time.sleep(30))
     pending.cancel()
     assert multiprocessing.active_children() == []
+
+
+def test_fork_map_survives_a_child_killed_midway() -> None:
+    import signal
+
+    parent = os.getpid()
+
+    def square_unless_child(chunk: Sequence[int]) -> list[int]:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return [x * x for x in chunk]
+
+    assert fork_map(square_unless_child, list(range(10)), min_items=2) == [x * x for x in range(10)]
