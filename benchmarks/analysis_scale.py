@@ -6,9 +6,9 @@ import sys
 import time
 from pathlib import Path
 
-from gwpipe.analysis import analysis_findings
+from gwpipe.checks.analysis import analysis_findings
 from gwpipe.model import RenderedObject, ResourceRequest
-from gwpipe.spec import Spec
+from gwpipe.spec.load import Spec
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 2000  # Gateways (and as many VirtualServices)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gwpipe.engine import Options, Pipeline, write_bundle
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 
 HOSTS_PER_GATEWAY = 1000
 

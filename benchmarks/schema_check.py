@@ -1,4 +1,4 @@
-"""Print how long CRD schema + CEL validation of rendered objects takes (pipeline/schemacheck.py).
+"""Print how long CRD schema + CEL validation of rendered objects takes (gwpipe.checks.schema.check).
 
 Renders, with the real pipeline, an environment of N/2 gateways and N/2 hosts (each host: its own
 Gateway with an HTTPS server, credentialName and HTTP redirect, and a VirtualService with a match,
@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from gwpipe.cel import clear_memo
+from gwpipe.checks.schema.cel import clear_memo
+from gwpipe.checks.schema.check import schema_findings
 from gwpipe.engine import Options, Pipeline
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 from gwpipe.model import RenderedObject, ResourceRequest
-from gwpipe.schemacheck import schema_findings
-from gwpipe.spec import Spec
+from gwpipe.spec.load import Spec
 
 CRDS = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "crds"
 RUNS = 5

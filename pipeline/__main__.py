@@ -1,5 +1,5 @@
 """`python -m gwpipe` runs the command line."""
 
-from .cli import run
+from gwpipe.cli.main import run
 
 run()

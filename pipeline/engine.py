@@ -9,18 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pluggy
-
-from .checks import run_checks
-from .errors import CheckError, PluginError, Problem, SpecError, WriteError
-from .manager import call_each, create_manager
-from .model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
-from .moves import guard_move
-from .parallel import MIN_ITEMS, Pending, start
-from .readback import object_ref, one_line
-from .render import make_environment, render_requests
-from .spec import Spec, display_path, load_spec
-from .validate import SpecSchema, build_schema, validate_spec
-from .write import (
+from gwpipe.checks.core import run_checks
+from gwpipe.errors import CheckError, PluginError, Problem, SpecError, WriteError
+from gwpipe.hooks.manager import call_each, create_manager
+from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
+from gwpipe.parallel import MIN_ITEMS, Pending, start
+from gwpipe.render.objects import make_environment, render_requests
+from gwpipe.render.readback import object_ref, one_line
+from gwpipe.spec.load import Spec, display_path, load_spec
+from gwpipe.spec.validate import SpecSchema, build_schema, validate_spec
+from gwpipe.tree.moves import guard_move
+from gwpipe.tree.write import (
     TreeChange,
     desired_files,
     diff_tree,
@@ -34,7 +33,7 @@ from .write import (
 )
 
 if TYPE_CHECKING:
-    from .gitrepo import GitopsRepo
+    from gwpipe.git.repo import GitopsRepo
 
 
 @dataclass
@@ -239,7 +238,7 @@ def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, cre
     One commit for the whole run: if any environment is refused or the commit fails, every folder
     already written is put back and nothing stays staged, so a failed command leaves no commit.
     """
-    from .gitrepo import GitopsRepo
+    from gwpipe.git.repo import GitopsRepo
 
     if not (Path(repo_path) / ".git").exists():
         _settle(bundles)  # a run whose checks fail must not create the repository
@@ -264,7 +263,7 @@ def _settle(bundles: list[Bundle]) -> None:
 
 
 def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) -> list[Result]:
-    from .write import recover
+    from gwpipe.tree.write import recover
 
     for bundle in bundles:
         recover(repo.path, bundle.spec.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .spec import Spec
+    from gwpipe.spec.load import Spec
 
 # defaults of the core `istio` spec key
 DEFAULT_VERSION = "1.28"

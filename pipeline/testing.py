@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-
-from .engine import Bundle, Options, Pipeline
-from .manager import create_manager
-from .model import RenderedObject
+from gwpipe.engine import Bundle, Options, Pipeline
+from gwpipe.hooks.manager import create_manager
+from gwpipe.model import RenderedObject
 
 
 def write_spec(folder: Path, data: dict[str, Any] | str, name: str = "test") -> Path:

@@ -7,7 +7,7 @@ from typing import Any
 from gwpipe import istio as core
 from gwpipe.errors import Problem
 from gwpipe.model import ResourceRequest, Resources
-from gwpipe.spec import Spec
+from gwpipe.spec.load import Spec
 
 DEFAULT_WORKLOAD = "istio-ingressgateway"
 # the core `istio` key, under the names the plugins use

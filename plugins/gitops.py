@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gwpipe.errors import Problem
-from gwpipe.hookspecs import hookimpl
+from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources
-from gwpipe.spec import Spec
-from gwpipe.write import GITOPS_FOLDER, is_controller, layout, shard_tier, tier_of
-
-from . import _istio as istio
+from gwpipe.plugins import _istio as istio
+from gwpipe.spec.load import Spec
+from gwpipe.tree.write import GITOPS_FOLDER, is_controller, layout, shard_tier, tier_of
 
 NAME = "gitops"
 ARGO_API = "argoproj.io/v1alpha1"

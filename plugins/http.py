@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from gwpipe.errors import Problem
-from gwpipe.hookspecs import hookimpl
+from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import ResourceRequest
-from gwpipe.spec import Spec
-
-from . import _istio as istio
+from gwpipe.plugins import _istio as istio
+from gwpipe.spec.load import Spec
 
 NAME = "http"
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from gwpipe.errors import PluginError, Problem
-from gwpipe.hookspecs import hookimpl
+from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Resources
-from gwpipe.spec import Spec
-
-from . import _istio as istio
-from .tls import gateway_request
+from gwpipe.plugins import _istio as istio
+from gwpipe.plugins.tls import gateway_request
+from gwpipe.spec.load import Spec
 
 NAME = "mtls"
 MODES = ("MUTUAL", "OPTIONAL_MUTUAL")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from gwpipe.errors import PluginError, Problem
-from gwpipe.hookspecs import hookimpl
+from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import ResourceRequest, Resources
-from gwpipe.spec import Spec
-
-from . import _istio as istio
-from . import http, redirect, tls
+from gwpipe.plugins import _istio as istio
+from gwpipe.plugins import http, redirect, tls
+from gwpipe.spec.load import Spec
 
 NAME = "tcp"
 

@@ -6,12 +6,11 @@ import re
 from typing import Any
 
 from gwpipe.errors import PluginError, Problem
-from gwpipe.hookspecs import hookimpl
+from gwpipe.hooks.specs import hookimpl
 from gwpipe.istio import CIPHER_SUITES, TLS_VERSIONS
 from gwpipe.model import ResourceRequest, Resources
-from gwpipe.spec import Spec
-
-from . import _istio as istio
+from gwpipe.plugins import _istio as istio
+from gwpipe.spec.load import Spec
 
 NAME = "tls"
 ISSUER_TYPE_ANNOTATION = "gwpipe.dev/issuer-type"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gwpipe import cel
-from gwpipe.cel import RuleSet, compile_rule, escape, unescape
-from gwpipe.celext import is_ip, parse_request_uri
+from gwpipe.checks.schema import cel
+from gwpipe.checks.schema.cel import RuleSet, compile_rule, escape, unescape
+from gwpipe.checks.schema.celext import is_ip, parse_request_uri
 from hypothesis import given
 from hypothesis import strategies as st
 

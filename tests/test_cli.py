@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from gwpipe import __version__
-from gwpipe.manager import BUILTIN_PLUGINS
+from gwpipe.hooks.manager import BUILTIN_PLUGINS
 
 GOOD = """\
 namespace: shop

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gwpipe.engine import Bundle, commit_message
-from gwpipe.spec import Spec
-from gwpipe.write import TreeChange
+from gwpipe.spec.load import Spec
+from gwpipe.tree.write import TreeChange
 
 EVIL = b'apiVersion: v1\nkind: Service\nmetadata:\n  name: "x\\nSigned-off-by: evil"\n  namespace: shop\n'
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gwpipe.engine import Bundle, Options, Pipeline, commit_bundles
 from gwpipe.errors import GitError
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 from gwpipe.testing import git, write_spec
 
 SPEC = {
@@ -63,7 +63,7 @@ def test_a_second_run_waits_for_no_one_and_touches_nothing(spec_dir: Path, tmp_p
     # while one run holds the repository, another must not recover (delete) its half-written tree
     repo = _repo(tmp_path)
     bundles = _bundles(spec_dir, "dev")
-    from gwpipe.gitrepo import GitopsRepo
+    from gwpipe.git.repo import GitopsRepo
 
     holder = GitopsRepo.open(repo, create=False)
     (repo / ".gwpipe-new-dev").mkdir()

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
-from gwpipe import crds, crdsources
-from gwpipe.crdsources import Source, cache_path, configured_sources, load_documents
+from gwpipe.checks.schema import crds, crdsources
+from gwpipe.checks.schema.crdsources import Source, cache_path, configured_sources, load_documents
 from gwpipe.errors import CheckError, SpecError, UsageError
-from gwpipe.spec import load_spec
+from gwpipe.spec.load import load_spec
 
 BUNDLES = Path(__file__).resolve().parent / "schema_bundles"
 WIDGETS = BUNDLES / "crds" / "widgets.example.com.yaml"

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from gwpipe.engine import Bundle, Options, Pipeline, commit_bundles
 from gwpipe.errors import CheckError, GitError
-from gwpipe.hookspecs import hookimpl
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
+from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, RenderedObject
 from gwpipe.parallel import MIN_ITEMS
-from gwpipe.spec import Spec
+from gwpipe.spec.load import Spec
 from gwpipe.testing import git, write_spec
 
 HOSTS = MIN_ITEMS  # one VirtualService per host plus the Gateway: enough objects for the checks to be deferred

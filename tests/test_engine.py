@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from gwpipe.engine import Options, Pipeline, preflight, write_bundle
 from gwpipe.errors import CheckError, PluginError, SpecError, WriteError
-from gwpipe.hookspecs import hookimpl
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
+from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, ResourceRequest
 from gwpipe.testing import build, write_spec
 
@@ -129,7 +129,7 @@ def test_plugin_authors_can_build_with_their_plugin(tmp_path: Path) -> None:
     # gwpipe.testing.build registers the plugin under test after the built-ins, like an entry point
     import types
 
-    from gwpipe.hookspecs import hookimpl
+    from gwpipe.hooks.specs import hookimpl
 
     plugin = types.ModuleType("annotate")
 

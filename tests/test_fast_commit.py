@@ -19,8 +19,8 @@ import pytest
 from gwpipe import engine
 from gwpipe.engine import Bundle, Options, commit_bundles
 from gwpipe.errors import GitError, WriteError
-from gwpipe.fastimport import GitSettings, blocker, parse_config_list, stripspace
-from gwpipe.gitrepo import FastCommit, GitopsRepo
+from gwpipe.git.fastimport import GitSettings, blocker, parse_config_list, stripspace
+from gwpipe.git.repo import FastCommit, GitopsRepo
 from gwpipe.testing import build, git
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -351,7 +351,7 @@ def assert_untouched(repo: Path, head: str) -> None:
 def test_fast_import_failure(base: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = make_repo(tmp_path / "r")
     head = git(repo, "rev-parse", "HEAD")
-    from gwpipe import gitrepo
+    from gwpipe.git import repo as gitrepo
 
     real = gitrepo.commit_stream
     monkeypatch.setattr(gitrepo, "commit_stream", lambda *a: (real(*a) or b"").replace(b"\nget-mark", b"\nbogus"))
@@ -424,7 +424,7 @@ def test_write_failure_leaves_no_object(
 KILLED_RUN = """
 import os, sys
 from pathlib import Path
-from gwpipe.gitrepo import GitopsRepo
+from gwpipe.git.repo import GitopsRepo
 repo = GitopsRepo.open(Path(sys.argv[1]), create=False)
 files = {f"shop/file-{i}.yaml": bytes(range(256)) * 64 + str(i).encode() for i in range(400)}
 pending = repo._start_fast_commit({"dev": files}, "gwpipe: render dev")

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-from gwpipe.fastyaml import load_documents
-from gwpipe.yamlload import Location, load_yaml_bytes
+from gwpipe.spec.fastyaml import load_documents
+from gwpipe.spec.yamlload import Location, load_yaml_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,7 +129,7 @@ SPECS = [
 @pytest.mark.parametrize("text", SPECS)
 def test_fast_spec_load_has_the_slow_locations(text: str) -> None:
     """A clean spec takes the one-pass path; its locations, worked out on demand, are the full builder's."""
-    from gwpipe import yamlload
+    from gwpipe.spec import yamlload
 
     fast = load_yaml_bytes(text.encode(), "s.yaml")
     assert isinstance(fast.locations, yamlload.LazyLocations)

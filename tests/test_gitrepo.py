@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from gwpipe.engine import Options, commit_bundle, commit_message
 from gwpipe.errors import GitError
-from gwpipe.gitrepo import GitopsRepo
+from gwpipe.git.repo import GitopsRepo
 from gwpipe.testing import build, git
 
 SPEC = {
@@ -145,7 +145,7 @@ def test_leftover_swap_dirs_recovered_before_the_clean_check(git_remote: tuple[P
 
 
 def test_commit_message_caps_the_list(bundle) -> None:  # type: ignore[no-untyped-def]
-    from gwpipe.write import TreeChange
+    from gwpipe.tree.write import TreeChange
 
     change = TreeChange(added=[f"ns/x-{i}.yaml" for i in range(60)])
     message = commit_message("dev", change, bundle, {}, limit=50)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gwpipe.engine import Options, Pipeline
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

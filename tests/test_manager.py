@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gwpipe import __version__, hookspecs
+from gwpipe import __version__
 from gwpipe.errors import PluginError
-from gwpipe.hookspecs import hookimpl
-from gwpipe.manager import BUILTIN_PLUGINS, call_each, create_manager, plugin_infos, results_of_type
+from gwpipe.hooks import specs as hookspecs
+from gwpipe.hooks.manager import BUILTIN_PLUGINS, call_each, create_manager, plugin_infos, results_of_type
+from gwpipe.hooks.specs import hookimpl
 
 
 def test_builtins_registered_in_tuple_order() -> None:
@@ -63,7 +64,7 @@ def test_call_each_order_honours_tryfirst_and_registration() -> None:
 def _spec() -> Any:
     from pathlib import Path
 
-    from gwpipe.spec import Spec
+    from gwpipe.spec.load import Spec
 
     return Spec("dev", "dev.yaml", {"namespace": "shop"}, {}, Path.cwd())
 

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from gwpipe import hookspecs
-from gwpipe.manager import BUILTIN_PLUGINS
+from gwpipe.hooks import specs as hookspecs
+from gwpipe.hooks.manager import BUILTIN_PLUGINS
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from gwpipe.errors import RenderError
 from gwpipe.model import RenderedObject, ResourceRequest
-from gwpipe.render import (
+from gwpipe.render.objects import (
     MAX_OBJECT_BYTES,
     make_environment,
     object_path,
@@ -19,7 +19,7 @@ from gwpipe.render import (
     source_name,
     yaml_safe_json,
 )
-from gwpipe.spec import Spec
+from gwpipe.spec.load import Spec
 from gwpipe.testing import build, find
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -172,7 +172,7 @@ def test_any_string_value_round_trips_through_render(tmp_path: Path, value: str)
 
 
 def test_template_seconds_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gwpipe.render import USER_TEMPLATE_SECONDS, template_seconds
+    from gwpipe.render.objects import USER_TEMPLATE_SECONDS, template_seconds
 
     monkeypatch.delenv("GWPIPE_TEMPLATE_SECONDS", raising=False)
     assert template_seconds() == USER_TEMPLATE_SECONDS
@@ -200,7 +200,7 @@ JSONABLE = st.recursive(
 @given(JSONABLE, st.sampled_from([None, 2]))
 def test_tojson_is_jinjas_tojson_with_the_yaml_safe_dumps(value: Any, indent: int | None) -> None:
     """gwpipe's own `tojson` filter (fast paths for plain strings and ints) gives jinja2's output byte for byte."""
-    from gwpipe.render import tojson
+    from gwpipe.render.objects import tojson
     from jinja2.filters import do_tojson
     from jinja2.nodes import EvalContext
 
@@ -225,7 +225,7 @@ def _requests(count: int) -> list[ResourceRequest]:
 
 
 def test_parse_back_reads_a_stream_as_each_text_alone() -> None:
-    from gwpipe.render import _parse_back, _parse_back_all
+    from gwpipe.render.objects import _parse_back, _parse_back_all
 
     head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  namespace: shop\n"
     head += "  annotations: {{gwpipe.dev/source: s}}\n"
@@ -246,7 +246,7 @@ def test_parse_back_reads_a_stream_as_each_text_alone() -> None:
 
 
 def test_parse_back_in_a_stream_still_names_the_bad_object() -> None:
-    from gwpipe.render import _parse_back_all
+    from gwpipe.render.objects import _parse_back_all
 
     good = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  namespace: shop\n"
     good += "  annotations: {{gwpipe.dev/source: s}}\n"
@@ -284,7 +284,7 @@ def test_an_earlier_objects_bad_output_is_reported_before_a_later_template_error
 @given(st.dictionaries(st.text(max_size=4) | st.integers(), st.text(max_size=4), max_size=5))
 def test_metadata_block_sorts_as_jinjas_dictsort(labels: dict[Any, str]) -> None:
     """The block the old macro rendered with `dictsort` (case-insensitive, any key type) is what metadata_yaml gives."""
-    from gwpipe.render import metadata_yaml
+    from gwpipe.render.objects import metadata_yaml
 
     assume(len({type(k) for k in labels}) <= 1)  # dictsort itself cannot order int and str keys together
     env = make_environment([], {})

@@ -1,4 +1,4 @@
-"""Rendered objects against CRD schemas, CEL rules and Kubernetes' own schemas (pipeline/schemacheck.py)."""
+"""Rendered objects against CRD schemas, CEL rules and Kubernetes' own schemas (gwpipe.checks.schema.check)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 import yaml
-from gwpipe import cel, corekinds, crds, crdsources
+from gwpipe.checks.schema import cel, corekinds, crds, crdsources
+from gwpipe.checks.schema.check import schema_findings
+from gwpipe.checks.schema.convert import normalize
 from gwpipe.engine import Options, Pipeline
 from gwpipe.errors import UsageError
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 from gwpipe.model import Finding, RenderedObject, ResourceRequest
-from gwpipe.schemacheck import schema_findings
-from gwpipe.schemaconv import normalize
-from gwpipe.spec import Spec
+from gwpipe.spec.load import Spec
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -250,8 +250,8 @@ def test_rule_that_cannot_compile_is_reported_as_not_evaluated(tmp_path: Path, m
 
 
 def test_checks_crds_of_a_base_spec_resolve_from_the_base_folder(tmp_path: Path) -> None:
-    from gwpipe.crdsources import configured_sources
-    from gwpipe.spec import load_spec
+    from gwpipe.checks.schema.crdsources import configured_sources
+    from gwpipe.spec.load import load_spec
 
     (tmp_path / "base" / "crds").mkdir(parents=True)
     (tmp_path / "base" / "crds" / "w.yaml").write_bytes((BUNDLES / "crds" / "widgets.example.com.yaml").read_bytes())

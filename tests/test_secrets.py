@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     pkcs12,
 )
-from gwpipe.secrets import _der_kind, find_secrets, find_secrets_each, has_base64_run, redact
+from gwpipe.checks.secrets import _der_kind, find_secrets, find_secrets_each, has_base64_run, redact
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

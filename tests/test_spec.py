@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from gwpipe.errors import SpecError
-from gwpipe.spec import MAX_EXTENDS, Spec, check_name, load_spec
+from gwpipe.spec.load import MAX_EXTENDS, Spec, check_name, load_spec
 
 BASE = """\
 namespace: shop

@@ -8,10 +8,10 @@ from typing import Any
 import pluggy
 import pytest
 from gwpipe.errors import PluginError, Problem, SpecError
-from gwpipe.hookspecs import hookimpl
-from gwpipe.manager import create_manager
-from gwpipe.spec import load_spec
-from gwpipe.validate import CORE_SCHEMA, build_schema, validate_spec
+from gwpipe.hooks.manager import create_manager
+from gwpipe.hooks.specs import hookimpl
+from gwpipe.spec.load import load_spec
+from gwpipe.spec.validate import CORE_SCHEMA, build_schema, validate_spec
 
 
 @pytest.fixture

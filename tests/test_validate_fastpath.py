@@ -20,14 +20,14 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     pkcs12,
 )
-from gwpipe import fastvalidate
-from gwpipe.cerberusrules import SpecValidator, schema_problems
+from gwpipe.checks.secrets import SECRET_HINT, find_secrets
 from gwpipe.errors import SpecError
-from gwpipe.fastvalidate import FastValidator, Unsupported
-from gwpipe.manager import create_manager
-from gwpipe.secrets import SECRET_HINT, find_secrets
-from gwpipe.spec import Spec, load_spec
-from gwpipe.validate import SpecSchema, _secret_problems, build_schema, validate_spec
+from gwpipe.hooks.manager import create_manager
+from gwpipe.spec import fastvalidate
+from gwpipe.spec.cerberusrules import SpecValidator, schema_problems
+from gwpipe.spec.fastvalidate import FastValidator, Unsupported
+from gwpipe.spec.load import Spec, load_spec
+from gwpipe.spec.validate import SpecSchema, _secret_problems, build_schema, validate_spec
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_validate import _Fragment

@@ -173,7 +173,7 @@ def test_gwpipe_render_writes_each_example_to_a_folder(
     tmp_path: Path, example: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from click.testing import CliRunner
-    from gwpipe.cli import main
+    from gwpipe.cli.main import main
 
     monkeypatch.chdir(EXAMPLES.parent.parent)
     result = CliRunner().invoke(main, ["render", f"examples/walkthrough/{example}.yaml", "--out", str(tmp_path)])

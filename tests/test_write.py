@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from gwpipe.errors import WriteError
-from gwpipe.write import (
+from gwpipe.tree.write import (
     KUSTOMIZATION,
     TreeChange,
     diff_tree,
@@ -171,7 +171,7 @@ def test_files_written_serially_or_on_threads_make_the_same_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: bool
 ) -> None:
     """Where creating a file proved slow the remaining folders go to threads; the tree is the same."""
-    from gwpipe import write
+    from gwpipe.tree import write
 
     monkeypatch.setattr(write, "SLOW_FILE_SECONDS", -1.0 if slow else 3600.0)
     used: list[int] = []
@@ -183,7 +183,7 @@ def test_files_written_serially_or_on_threads_make_the_same_tree(
 
 
 def test_a_failure_on_a_writer_thread_is_the_serial_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gwpipe import write
+    from gwpipe.tree import write
 
     monkeypatch.setattr(write, "SLOW_FILE_SECONDS", -1.0)
     write_tree(tmp_path, "dev", FILES)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from gwpipe.errors import SpecError
-from gwpipe.yamlload import MAX_ALIASES, MAX_DEPTH, Location, format_path, load_yaml_bytes, load_yaml_file
+from gwpipe.spec.yamlload import MAX_ALIASES, MAX_DEPTH, Location, format_path, load_yaml_bytes, load_yaml_file
 from hypothesis import given
 from hypothesis import strategies as st
 

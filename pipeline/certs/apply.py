@@ -6,8 +6,8 @@ import base64
 import functools
 from typing import Any
 
-from ..errors import Problem
-from .kube import Cluster, ClusterError, call
+from gwpipe.certs.kube import Cluster, ClusterError, call
+from gwpipe.errors import Problem
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gwpipe"}
 DEV_ANNOTATION = "gwpipe.io/dev-certificate"

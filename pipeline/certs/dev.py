@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, UsageError
-from .devca import issue_chain
-from .devfiles import refuse_repositories, write_files
-from .expected import Credential, expected_from_bundle
+from gwpipe.certs.devca import issue_chain
+from gwpipe.certs.devfiles import refuse_repositories, write_files
+from gwpipe.certs.expected import Credential, expected_from_bundle
+from gwpipe.errors import Problem, UsageError
 
 _STRENGTH = ("SIMPLE", "OPTIONAL_MUTUAL", "MUTUAL")
 
@@ -66,8 +66,8 @@ def generate(
     requests: list[tuple[str, dict[str, Any]]] = []
     cluster = None
     if apply:
-        from .apply import apply_secret, plan_secret, secrets_for
-        from .kube import connect
+        from gwpipe.certs.apply import apply_secret, plan_secret, secrets_for
+        from gwpipe.certs.kube import connect
 
         # every refusal (kubeconfig, permissions, a cert-manager Secret) comes before any file is written
         cluster = connect(*cluster_args)

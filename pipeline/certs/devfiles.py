@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import Problem, UsageError, WriteError
+from gwpipe.errors import Problem, UsageError, WriteError
 
 
 def enclosing_repository(path: Path) -> Path | None:

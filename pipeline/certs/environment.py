@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine import Pipeline
-from ..model import RenderedObject
-from ..spec import Spec
+from gwpipe.engine import Pipeline
+from gwpipe.model import RenderedObject
+from gwpipe.spec.load import Spec
 
 
 @dataclass(frozen=True)

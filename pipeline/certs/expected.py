@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import RenderedObject
-from .coverage import bare_host, uncovered
+from gwpipe.certs.coverage import bare_host, uncovered
+from gwpipe.model import RenderedObject
 
 CERTIFICATE_MODES = ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL")
 MUTUAL_MODES = ("MUTUAL", "OPTIONAL_MUTUAL")
@@ -191,7 +191,7 @@ def _attach_certificates(credentials: list[Credential], certificates: list[Expec
 
 def expected_from_bundle(bundle: Any) -> list[Credential]:
     """The credentials a built environment (`gwpipe.engine.Bundle`) expects, using its spec's workloads."""
-    from ..plugins import _istio as istio
+    from gwpipe.plugins import _istio as istio
 
     spec = bundle.spec
     workloads = [

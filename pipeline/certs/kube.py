@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..errors import GwpipeError, Problem, UsageError
-from ..secrets import redact
+from gwpipe.checks.secrets import redact
+from gwpipe.errors import GwpipeError, Problem, UsageError
 
 T = TypeVar("T")
 CERT_MANAGER = ("cert-manager.io", "v1", "certificates")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import IO, Any
 
-from .status import Row, iso
+from gwpipe.certs.status import Row, iso
 
 
 def as_json(environment: str, where: str, threshold: str, rows: list[Row]) -> dict[str, Any]:

@@ -8,11 +8,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Problem
-from .coverage import uncovered
-from .expected import Credential, issuer_ref
-from .kube import CERT_MANAGER, Cluster, ClusterError, call, clean_text
-from .pem import dns_names, key_matches, load_certificates
+from gwpipe.certs.coverage import uncovered
+from gwpipe.certs.expected import Credential, issuer_ref
+from gwpipe.certs.kube import CERT_MANAGER, Cluster, ClusterError, call, clean_text
+from gwpipe.certs.pem import dns_names, key_matches, load_certificates
+from gwpipe.errors import Problem
 
 NOT_SERVED = "the cert-manager.io/v1 Certificate API is not served; is cert-manager installed?"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gwpipe.analysis import analyze
-from gwpipe.analysis.loader import load_manifests
-from gwpipe.analysis.manifests import ManifestSet
+from gwpipe.checks.analysis import analyze
+from gwpipe.checks.analysis.loader import load_manifests
+from gwpipe.checks.analysis.manifests import ManifestSet
 from gwpipe.model import Finding
 
 INGRESS = """

@@ -8,7 +8,14 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from gwpipe.analysis.hosts import HostIndex, matches, names_for_namespace, sanitize_server_hosts, subset_of, to_fqdn
+from gwpipe.checks.analysis.hosts import (
+    HostIndex,
+    matches,
+    names_for_namespace,
+    sanitize_server_hosts,
+    subset_of,
+    to_fqdn,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -196,8 +203,8 @@ spec:
 
 
 def test_json_and_suppress_glob(run: Any) -> None:
-    from gwpipe.analysis.manifests import ManifestSet
-    from gwpipe.analysis.suppress import parse_suppression, unsuppressed
+    from gwpipe.checks.analysis.manifests import ManifestSet
+    from gwpipe.checks.analysis.suppress import parse_suppression, unsuppressed
 
     found = run(two_gateways("foo.com", 80, "foo.com", 80))
     rule = parse_suppression("IST0145=Gateway apps/*")
@@ -291,7 +298,7 @@ spec:
 
 
 def test_list_items_and_kustomization(tmp_path: Any) -> None:
-    from gwpipe.analysis.loader import load_manifests
+    from gwpipe.checks.analysis.loader import load_manifests
 
     path = tmp_path / "in.yaml"
     path.write_text(

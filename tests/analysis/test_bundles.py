@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-from gwpipe.analysis import analyze
-from gwpipe.analysis.loader import load_manifests
-from gwpipe.analysis.manifests import ManifestSet
+from gwpipe.checks.analysis import analyze
+from gwpipe.checks.analysis.loader import load_manifests
+from gwpipe.checks.analysis.manifests import ManifestSet
 
 RULE = re.compile(r"^([A-Z]+[0-9]+): ")
 BUNDLES = sorted((Path(__file__).resolve().parent.parent / "analysis_bundles").glob("*.yaml"))

@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gwpipe.analysis import analysis_findings, rendered_manifest
-from gwpipe.analysis.context import Reporter
-from gwpipe.analysis.hosts import HostIndex, _domain_problem, domain_problem, matches
-from gwpipe.analysis.manifests import Manifest, ManifestSet, index_kind, manifest_of
-from gwpipe.analysis.rules.httproute import _check_match
-from gwpipe.analysis.rules.unreachable import _analyze, _shadows_nothing, check_unreachable
-from gwpipe.analysis.run import rule_findings
+from gwpipe.checks.analysis import analysis_findings, rendered_manifest
+from gwpipe.checks.analysis.context import Reporter
+from gwpipe.checks.analysis.hosts import HostIndex, _domain_problem, domain_problem, matches
+from gwpipe.checks.analysis.manifests import Manifest, ManifestSet, index_kind, manifest_of
+from gwpipe.checks.analysis.rules.httproute import _check_match
+from gwpipe.checks.analysis.rules.unreachable import _analyze, _shadows_nothing, check_unreachable
+from gwpipe.checks.analysis.run import rule_findings
 from gwpipe.model import Finding, RenderedObject, ResourceRequest
-from gwpipe.spec import Spec
+from gwpipe.spec.load import Spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

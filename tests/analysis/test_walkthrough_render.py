@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gwpipe.analysis import analysis_findings
+from gwpipe.checks.analysis import analysis_findings
 from gwpipe.engine import Options, Pipeline
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent.parent / "examples" / "walkthrough").glob("*.yaml"))
 

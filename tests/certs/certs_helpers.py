@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from click.testing import CliRunner, Result
 from gwpipe.certs.devca import issue_chain
-from gwpipe.cli import main
+from gwpipe.cli.main import main
 
 ROUTE = [{"destination": {"host": "web", "port": 80}}]
 # two hosts on one Gateway: a.example.com through cert-manager, b.example.com with mutual TLS

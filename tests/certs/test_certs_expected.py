@@ -9,7 +9,7 @@ import pytest
 from gwpipe.certs.environment import render_environment
 from gwpipe.certs.expected import ExpectedCertificate, Workload, expected_credentials, expected_from_bundle
 from gwpipe.engine import Pipeline
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 from gwpipe.model import RenderedObject, ResourceRequest
 from gwpipe.testing import write_spec
 

@@ -415,7 +415,7 @@ def test_the_command_module_imports_only_click_and_the_standard_library() -> Non
     import sys
 
     code = (
-        "import sys, gwpipe.commands.certs; "
+        "import sys, gwpipe.cli.commands.certs; "
         "print(sorted(m for m in ('kubernetes', 'cryptography', 'rich', 'gwpipe.certs', 'yaml') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

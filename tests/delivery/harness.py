@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from gwpipe.cli import main
+from gwpipe.cli.main import main
 from gwpipe.testing import git, init_repo_with_remote
 from stand_ins.forges import STAND_INS, TOKEN_VARIABLES, ForgeStandIn
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import yaml
-from gwpipe.ingressplan import COMMENT_LIMIT, compute_plan
+from gwpipe.tree.plan import COMMENT_LIMIT, compute_plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,8 @@ import subprocess
 import unicodedata
 
 import pytest
-from gwpipe.delivery.remote import (
+from gwpipe.errors import UsageError
+from gwpipe.git.delivery.remote import (
     check_branch_name,
     clean_message,
     one_line,
@@ -15,7 +16,6 @@ from gwpipe.delivery.remote import (
     tree_hash,
     validate_remote_url,
 )
-from gwpipe.errors import UsageError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

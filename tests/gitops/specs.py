@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gwpipe.spec import load_spec
+from gwpipe.spec.load import load_spec
 
 REPO_URL = "https://git.example.com/acme/gitops.git"
 

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 from gwpipe.testing import build
-from gwpipe.write import MAX_SHARD_OBJECTS
+from gwpipe.tree.write import MAX_SHARD_OBJECTS
 
 from .specs import http_env
 

@@ -11,7 +11,7 @@ import yaml
 from gwpipe.errors import WriteError
 from gwpipe.model import ResourceRequest
 from gwpipe.testing import build
-from gwpipe.write import (
+from gwpipe.tree.write import (
     GITOPS_FOLDER,
     KUSTOMIZATION,
     MAX_SHARD_OBJECTS,

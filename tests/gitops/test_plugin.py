@@ -11,9 +11,9 @@ from gwpipe.engine import Bundle
 from gwpipe.errors import SpecError
 from gwpipe.model import ResourceRequest, Resources
 from gwpipe.plugins import gitops
-from gwpipe.spec import Spec
+from gwpipe.spec.load import Spec
 from gwpipe.testing import build
-from gwpipe.write import MAX_SHARD_OBJECTS
+from gwpipe.tree.write import MAX_SHARD_OBJECTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from gwpipe.certs.devca import issue_chain
-from gwpipe.cli import main
+from gwpipe.cli.main import main
 from gwpipe.testing import git
 from stand_ins.argocd_api import ArgoCDStandIn, Raw
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gwpipe.moves import find_move
 from gwpipe.testing import build
-from gwpipe.write import read_tree
+from gwpipe.tree.moves import find_move
+from gwpipe.tree.write import read_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -180,7 +180,7 @@ def test_row63_killed_midway_through_writing(tmp_path: Path) -> None:
 def test_row72_propose_needs_allow_move_too(tmp_path: Path) -> None:
     from click.testing import CliRunner
     from delivery.harness import refs
-    from gwpipe.cli import main
+    from gwpipe.cli.main import main
     from gwpipe.testing import init_repo_with_remote
 
     _work, bare = init_repo_with_remote(tmp_path / "gitops")

@@ -8,7 +8,7 @@ import textwrap
 from .conftest import GOOD_SPEC, Workspace, assert_f0, install_plugin
 
 HEADER = """\
-from gwpipe.hookspecs import hookimpl
+from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import ResourceRequest, Finding
 from gwpipe.errors import Problem
 """

@@ -101,7 +101,7 @@ def test_row45_a_plugin_emitting_a_secret_with_data_is_refused(workspace: Worksp
         "leaky",
         textwrap.dedent(
             """\
-            from gwpipe.hookspecs import hookimpl
+            from gwpipe.hooks.specs import hookimpl
             from gwpipe.model import ResourceRequest
 
             @hookimpl

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from gwpipe.engine import Options, Pipeline
 from gwpipe.errors import CheckError, SpecError
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 from gwpipe.testing import build, find, write_spec
 
 from plugins.tls_specs import spec

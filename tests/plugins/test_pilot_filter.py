@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gwpipe import render
 from gwpipe.errors import SpecError
 from gwpipe.model import RenderedObject, ResourceRequest
 from gwpipe.plugins import _istio, pilot_filter
-from gwpipe.spec import Spec
+from gwpipe.render import objects as render
+from gwpipe.spec.load import Spec
 from gwpipe.testing import build, find
 
 ROUTE = {"destination": {"host": "webapp", "port": 80}}

@@ -294,7 +294,7 @@ def test_a_port_another_plugin_already_took_is_refused_while_planning(spec_dir: 
     # servers the spec does not explain (a plugin that edits Gateways before tcp) are checked on the plan itself
     from gwpipe.model import ResourceRequest, Resources
     from gwpipe.plugins import tcp
-    from gwpipe.spec import load_spec
+    from gwpipe.spec.load import load_spec
     from gwpipe.testing import write_spec
 
     loaded = load_spec(write_spec(spec_dir, spec({"tcp-echo": echo()})))

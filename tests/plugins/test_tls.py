@@ -12,7 +12,7 @@ import pytest
 import yaml
 from gwpipe.engine import Options, Pipeline
 from gwpipe.errors import SpecError
-from gwpipe.manager import create_manager
+from gwpipe.hooks.manager import create_manager
 from gwpipe.testing import build, find, write_spec
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st

@@ -1,0 +1,1 @@
+"""The command line: the `gwpipe` group, shared options, and the built-in commands."""

@@ -1,0 +1,1 @@
+"""The GitOps repository: safe commits through GitPython, the fast commit path, and delivery to remotes."""

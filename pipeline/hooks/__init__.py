@@ -1,0 +1,1 @@
+"""The plugin API: hook specifications, the plugin manager and how hooks are called."""

@@ -1,0 +1,1 @@
+"""Environment specs: safe YAML loading, `extends`, and validation against the merged schema."""
