@@ -1,39 +1,28 @@
-"""The stages end to end: load, validate, plan, render, check, then write to a folder or commit."""
+"""The stages end to end: load, validate, plan, render and check; then write to a plain folder (commits: git.commit)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import pluggy
+
 from gwpipe.checks.core import run_checks
 from gwpipe.errors import CheckError, PluginError, Problem, SpecError, WriteError
 from gwpipe.hooks.manager import call_each, create_manager
 from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
 from gwpipe.parallel import MIN_ITEMS, Pending, start
-from gwpipe.render.objects import make_environment, render_requests
-from gwpipe.render.readback import object_ref, one_line
-from gwpipe.spec.load import Spec, display_path, load_spec
+from gwpipe.render.environment import make_environment
+from gwpipe.render.objects import render_requests
+from gwpipe.spec.load import Spec, load_spec
 from gwpipe.spec.validate import SpecSchema, build_schema, validate_spec
+from gwpipe.tree.files import read_tree, write_tree
+from gwpipe.tree.guards import TreeChange, diff_tree, guard_deletions
+from gwpipe.tree.layout import desired_files
 from gwpipe.tree.moves import guard_move
-from gwpipe.tree.write import (
-    TreeChange,
-    desired_files,
-    diff_tree,
-    discard_staged,
-    guard_deletions,
-    read_tree,
-    restore_tree,
-    stage_tree,
-    swap_tree,
-    write_tree,
-)
-
-if TYPE_CHECKING:
-    from gwpipe.git.repo import GitopsRepo
 
 
 @dataclass
@@ -199,7 +188,7 @@ def _finding_where(f: Finding) -> str:
 
 def preflight(bundles: list[Bundle], root: Path, options: Options) -> None:
     """Refuse before anything is written when the write of any one environment would be refused."""
-    _settle(bundles)
+    settle_all(bundles)
     problems: list[Problem] = []
     for bundle in bundles:
         target = root / bundle.spec.name
@@ -227,134 +216,7 @@ def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
     return Result(bundle.spec.name, len(bundle.objects), change, None, str(root / bundle.spec.name), bundle.findings)
 
 
-def commit_bundle(bundle: Bundle, repo_path: Path, options: Options, create: bool) -> Result:
-    """Write one bundle into the GitOps repository and commit it; an unchanged render commits nothing."""
-    return commit_bundles([bundle], repo_path, options, create)[0]
-
-
-def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, create: bool) -> list[Result]:
-    """Write every bundle into the GitOps repository and commit them together, or nothing at all.
-
-    One commit for the whole run: if any environment is refused or the commit fails, every folder
-    already written is put back and nothing stays staged, so a failed command leaves no commit.
-    """
-    from gwpipe.git.repo import GitopsRepo
-
-    if not (Path(repo_path) / ".git").exists():
-        _settle(bundles)  # a run whose checks fail must not create the repository
-    try:
-        repo = GitopsRepo.open(repo_path, create=create)
-        with repo.locked():
-            return _commit_locked(repo, bundles, options)
-    except CheckError:
-        raise
-    except Exception:
-        _settle(bundles)  # as when checks finished before the commit began: their failure is said first
-        raise
-    except BaseException:
-        for bundle in bundles:
-            bundle.cancel()
-        raise
-
-
-def _settle(bundles: list[Bundle]) -> None:
+def settle_all(bundles: list[Bundle]) -> None:
+    """Wait for every bundle's checks; the first blocking finding raises."""
     for bundle in bundles:
         bundle.settle()
-
-
-def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) -> list[Result]:
-    from gwpipe.tree.write import recover
-
-    for bundle in bundles:
-        recover(repo.path, bundle.spec.name)
-    repo.remove_quarantines()
-    repo.refuse_unsafe()
-    planned = []
-    refused: list[Problem] = []
-    for bundle in bundles:
-        env = bundle.spec.name
-        current = read_tree(repo.path / env)
-        change = diff_tree(current, bundle.files)
-        if not change.empty:
-            where = display_path(repo.path / env)
-            try:
-                guard_deletions(change, where, options.allow_empty, options.allow_delete)
-                guard_move(current, bundle.files, where, options.allow_move)
-            except WriteError as exc:
-                refused.extend(exc.problems)  # every environment's refusal, before anything is written
-        planned.append((bundle, current, change))
-    if refused:
-        raise WriteError(*refused)
-    changed = [(b, current, change) for b, current, change in planned if not change.empty]
-    sha = None
-    if changed:
-        staged: list[str] = []
-        written: list[tuple[str, dict[str, bytes]]] = []
-        message = run_message(changed)
-        try:
-            # git fast-import builds the commit's objects while the files are written, so `git add`
-            # finds every object already stored (one pack instead of one loose object per file)
-            with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
-                for bundle, _current, _change in changed:
-                    stage_tree(repo.path, bundle.spec.name, bundle.files)
-                    staged.append(bundle.spec.name)
-                _settle(bundles)  # checks that ran meanwhile must pass before anything is put in place
-                for bundle, current, _change in changed:
-                    swap_tree(repo.path, bundle.spec.name)
-                    written.append((bundle.spec.name, current))
-                sha = repo.commit([env for env, _ in written], message, pending)
-        except BaseException:  # an interrupt too: nothing of this run stays in the working tree
-            for env in staged:
-                discard_staged(repo.path, env)
-            for env, current in written:
-                repo.unstage(env)
-                restore_tree(repo.path, env, current)
-            raise
-    _settle(bundles)
-    return [
-        Result(
-            b.spec.name, len(b.objects), change, None if change.empty else sha, f"{repo.path}/{b.spec.name}", b.findings
-        )
-        for b, _current, change in planned
-    ]
-
-
-def run_message(changed: list[tuple[Bundle, dict[str, bytes], TreeChange]]) -> str:
-    """The commit message of a run: one environment's own message, or each environment's lines under a joint subject."""
-    if len(changed) == 1:
-        bundle, current, change = changed[0]
-        return commit_message(bundle.spec.name, change, bundle, current)
-    totals = [sum(len(getattr(c, verb)) for _b, _p, c in changed) for verb in ("added", "changed", "removed")]
-    names = ", ".join(b.spec.name for b, _p, _c in changed)
-    body: list[str] = []
-    for bundle, current, change in changed:
-        lines = commit_message(bundle.spec.name, change, bundle, current).split("\n\n", 1)[1]
-        body.extend(f"{bundle.spec.name}: {line}" for line in lines.splitlines())
-    return (
-        f"gwpipe: render {names} ({totals[0]} added, {totals[1]} changed, {totals[2]} removed)\n\n"
-        + "\n".join(body)
-        + "\n"
-    )
-
-
-def commit_message(env: str, change: TreeChange, bundle: Bundle, previous: dict[str, bytes], limit: int = 50) -> str:
-    """A deterministic message naming the environment and every changed object (capped)."""
-    by_path = {obj.path: obj.ref for obj in bundle.objects}
-    lines = []
-    for verb, paths in (("added", change.added), ("changed", change.changed), ("removed", change.removed)):
-        for path in paths:
-            ref = by_path.get(path) or _ref_of(previous.get(path, b""), path)
-            if ref:
-                lines.append(f"{verb}: {one_line(ref)}")
-    shown = lines[:limit]
-    if len(lines) > limit:
-        shown.append(f"... and {len(lines) - limit} more")
-    summary = f"{len(change.added)} added, {len(change.changed)} changed, {len(change.removed)} removed"
-    return f"gwpipe: render {env} ({summary})\n\n" + "\n".join(shown) + "\n"
-
-
-def _ref_of(data: bytes, path: str) -> str | None:
-    """The object an old file held, for the commit message; None for a kustomization."""
-    if not path.endswith(".yaml") or path.rsplit("/", 1)[-1] == "kustomization.yaml":
-        return None
-    return object_ref(data, path)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from gwpipe.engine import Bundle, Options, Pipeline
 from gwpipe.hooks.manager import create_manager
 from gwpipe.model import RenderedObject

@@ -12,7 +12,7 @@ from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources
 from gwpipe.plugins import _istio as istio
 from gwpipe.spec.load import Spec
-from gwpipe.tree.write import GITOPS_FOLDER, is_controller, layout, shard_tier, tier_of
+from gwpipe.tree.layout import GITOPS_FOLDER, is_controller, layout, shard_tier, tier_of
 
 NAME = "gitops"
 ARGO_API = "argoproj.io/v1alpha1"

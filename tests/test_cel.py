@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gwpipe.checks.schema import cel
 from gwpipe.checks.schema.cel import RuleSet, compile_rule, escape, unescape
 from gwpipe.checks.schema.celext import is_ip, parse_request_uri
-from hypothesis import given
-from hypothesis import strategies as st
 
 OBJECT = {
     "type": "object",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from gwpipe import __version__
 from gwpipe.hooks.manager import BUILTIN_PLUGINS
 

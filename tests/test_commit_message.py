@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from gwpipe.engine import Bundle, commit_message
+from gwpipe.engine import Bundle
+from gwpipe.git.message import commit_message
 from gwpipe.spec.load import Spec
-from gwpipe.tree.write import TreeChange
+from gwpipe.tree.guards import TreeChange
 
 EVIL = b'apiVersion: v1\nkind: Service\nmetadata:\n  name: "x\\nSigned-off-by: evil"\n  namespace: shop\n'
 

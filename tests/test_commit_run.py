@@ -6,8 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gwpipe.engine import Bundle, Options, Pipeline, commit_bundles
+
+from gwpipe.engine import Bundle, Options, Pipeline
 from gwpipe.errors import GitError
+from gwpipe.git.commit import commit_bundles
 from gwpipe.hooks.manager import create_manager
 from gwpipe.testing import git, write_spec
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from gwpipe.checks.schema import crds, crdsources
 from gwpipe.checks.schema.crdsources import Source, cache_path, configured_sources, load_documents
 from gwpipe.errors import CheckError, SpecError, UsageError

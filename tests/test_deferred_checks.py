@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gwpipe.engine import Bundle, Options, Pipeline, commit_bundles
+
+from gwpipe.engine import Bundle, Options, Pipeline
 from gwpipe.errors import CheckError, GitError
+from gwpipe.git.commit import commit_bundles
 from gwpipe.hooks.manager import create_manager
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, RenderedObject
@@ -171,7 +173,7 @@ def test_an_interrupted_commit_stops_the_checks_and_leaves_nothing(
 ) -> None:
     import multiprocessing
 
-    from gwpipe import engine
+    from gwpipe.git import commit as engine
 
     bundle = deferred(tmp_path, Veto())
     repo = make_repo(tmp_path / "gitops")
@@ -181,7 +183,7 @@ def test_an_interrupted_commit_stops_the_checks_and_leaves_nothing(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(engine, "swap_tree", interrupt)
-    monkeypatch.setattr(engine, "_settle", lambda bundles: None)  # the interrupt lands before the checks settle
+    monkeypatch.setattr(engine, "settle_all", lambda bundles: None)  # the interrupt lands before the checks settle
     with pytest.raises(KeyboardInterrupt):
         commit_bundles([bundle], repo, Options(), create=False)
     assert multiprocessing.active_children() == []

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gwpipe.engine import Options, Pipeline, preflight, write_bundle
 from gwpipe.errors import CheckError, PluginError, SpecError, WriteError
 from gwpipe.hooks.manager import create_manager

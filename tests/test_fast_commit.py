@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gwpipe import engine
-from gwpipe.engine import Bundle, Options, commit_bundles
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from gwpipe.engine import Bundle, Options
 from gwpipe.errors import GitError, WriteError
+from gwpipe.git import commit as engine
+from gwpipe.git.commit import commit_bundles
 from gwpipe.git.fastimport import GitSettings, blocker, parse_config_list, stripspace
 from gwpipe.git.repo import FastCommit, GitopsRepo
 from gwpipe.testing import build, git
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 
 SPEC = {
     "namespace": "shop",

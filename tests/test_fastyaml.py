@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 import yaml
-from gwpipe.spec.fastyaml import load_documents
-from gwpipe.spec.yamlload import Location, load_yaml_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from gwpipe.spec.fastyaml import load_documents
+from gwpipe.spec.yamlload import Location, load_yaml_bytes
 
 # plain scalars whose YAML 1.1 reading is not a string, or is easy to get wrong
 TRICKY = [

@@ -7,8 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from gwpipe.engine import Options, commit_bundle, commit_message
+
+from gwpipe.engine import Options
 from gwpipe.errors import GitError
+from gwpipe.git.commit import commit_bundle
+from gwpipe.git.message import commit_message
 from gwpipe.git.repo import GitopsRepo
 from gwpipe.testing import build, git
 
@@ -145,7 +148,7 @@ def test_leftover_swap_dirs_recovered_before_the_clean_check(git_remote: tuple[P
 
 
 def test_commit_message_caps_the_list(bundle) -> None:  # type: ignore[no-untyped-def]
-    from gwpipe.tree.write import TreeChange
+    from gwpipe.tree.guards import TreeChange
 
     change = TreeChange(added=[f"ns/x-{i}.yaml" for i in range(60)])
     message = commit_message("dev", change, bundle, {}, limit=50)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from gwpipe.engine import Options, Pipeline
 from gwpipe.hooks.manager import create_manager
 

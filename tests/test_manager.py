@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from gwpipe import __version__
 from gwpipe.errors import PluginError
 from gwpipe.hooks import specs as hookspecs

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from gwpipe.hooks import specs as hookspecs
 from gwpipe.hooks.manager import BUILTIN_PLUGINS
 

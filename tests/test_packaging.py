@@ -78,7 +78,7 @@ def test_wheel_installs_gwpipe_into_the_venv(venv: Path, tmp_path: Path) -> None
     for line in where.splitlines():
         assert Path(line).is_relative_to(venv), line
     templates = run(
-        python, "-c", "from gwpipe.render.objects import builtin_template_dir as b; print(b())"
+        python, "-c", "from gwpipe.render.environment import builtin_template_dir as b; print(b())"
     ).stdout.strip()
     assert Path(templates).is_relative_to(venv)
     assert (Path(templates) / "http" / "gateway.yaml.j2").is_file()

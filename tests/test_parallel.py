@@ -6,10 +6,11 @@ import os
 from collections.abc import Sequence
 
 import pytest
-from gwpipe.errors import Problem, RenderError
-from gwpipe.parallel import fork_map
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from gwpipe.errors import Problem, RenderError
+from gwpipe.parallel import fork_map
 
 
 def _square(chunk: Sequence[int]) -> list[int]:

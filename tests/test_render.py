@@ -8,21 +8,15 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
-from gwpipe.errors import RenderError
-from gwpipe.model import RenderedObject, ResourceRequest
-from gwpipe.render.objects import (
-    MAX_OBJECT_BYTES,
-    make_environment,
-    object_path,
-    provenance,
-    render_requests,
-    source_name,
-    yaml_safe_json,
-)
-from gwpipe.spec.load import Spec
-from gwpipe.testing import build, find
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
+from gwpipe.errors import RenderError
+from gwpipe.model import RenderedObject, ResourceRequest
+from gwpipe.render.environment import MAX_OBJECT_BYTES, make_environment, yaml_safe_json
+from gwpipe.render.objects import object_path, provenance, render_requests, source_name
+from gwpipe.spec.load import Spec
+from gwpipe.testing import build, find
 
 HEAD = '{% from "_macros/metadata.j2" import metadata %}\napiVersion: {{ api_version }}\nkind: ConfigMap\n{{ metadata(meta) -}}\n'
 
@@ -200,9 +194,10 @@ JSONABLE = st.recursive(
 @given(JSONABLE, st.sampled_from([None, 2]))
 def test_tojson_is_jinjas_tojson_with_the_yaml_safe_dumps(value: Any, indent: int | None) -> None:
     """gwpipe's own `tojson` filter (fast paths for plain strings and ints) gives jinja2's output byte for byte."""
-    from gwpipe.render.objects import tojson
     from jinja2.filters import do_tojson
     from jinja2.nodes import EvalContext
+
+    from gwpipe.render.environment import tojson
 
     env = make_environment([], {})
     expected = do_tojson(EvalContext(env), value, indent)
@@ -225,7 +220,8 @@ def _requests(count: int) -> list[ResourceRequest]:
 
 
 def test_parse_back_reads_a_stream_as_each_text_alone() -> None:
-    from gwpipe.render.objects import _parse_back, _parse_back_all
+    from gwpipe.render.parseback import _parse_back
+    from gwpipe.render.parseback import parse_back_all as _parse_back_all
 
     head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  namespace: shop\n"
     head += "  annotations: {{gwpipe.dev/source: s}}\n"
@@ -246,7 +242,7 @@ def test_parse_back_reads_a_stream_as_each_text_alone() -> None:
 
 
 def test_parse_back_in_a_stream_still_names_the_bad_object() -> None:
-    from gwpipe.render.objects import _parse_back_all
+    from gwpipe.render.parseback import parse_back_all as _parse_back_all
 
     good = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  namespace: shop\n"
     good += "  annotations: {{gwpipe.dev/source: s}}\n"
@@ -284,7 +280,7 @@ def test_an_earlier_objects_bad_output_is_reported_before_a_later_template_error
 @given(st.dictionaries(st.text(max_size=4) | st.integers(), st.text(max_size=4), max_size=5))
 def test_metadata_block_sorts_as_jinjas_dictsort(labels: dict[Any, str]) -> None:
     """The block the old macro rendered with `dictsort` (case-insensitive, any key type) is what metadata_yaml gives."""
-    from gwpipe.render.objects import metadata_yaml
+    from gwpipe.render.environment import metadata_yaml
 
     assume(len({type(k) for k in labels}) <= 1)  # dictsort itself cannot order int and str keys together
     env = make_environment([], {})

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gwpipe.checks.schema import cel, corekinds, crds, crdsources
 from gwpipe.checks.schema.check import schema_findings
 from gwpipe.checks.schema.convert import normalize
@@ -17,8 +20,6 @@ from gwpipe.errors import UsageError
 from gwpipe.hooks.manager import create_manager
 from gwpipe.model import Finding, RenderedObject, ResourceRequest
 from gwpipe.spec.load import Spec
-from hypothesis import given
-from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parent.parent
 CRDS = REPO.parent / "shared" / "reference" / "crds"

@@ -19,9 +19,10 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     pkcs12,
 )
-from gwpipe.checks.secrets import _der_kind, find_secrets, find_secrets_each, has_base64_run, redact
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from gwpipe.checks.secrets import _der_kind, find_secrets, find_secrets_each, has_base64_run, redact
 
 KEYS: dict[str, Callable[[], Any]] = {
     "ec": lambda: ec.generate_private_key(ec.SECP256R1()),

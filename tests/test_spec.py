@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from gwpipe.errors import SpecError
 from gwpipe.spec.load import MAX_EXTENDS, Spec, check_name, load_spec
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from gwpipe.errors import SpecError
 from gwpipe.testing import build
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pluggy
 import pytest
+
 from gwpipe.errors import PluginError, Problem, SpecError
 from gwpipe.hooks.manager import create_manager
 from gwpipe.hooks.specs import hookimpl

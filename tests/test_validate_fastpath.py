@@ -20,6 +20,10 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     pkcs12,
 )
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from test_validate import _Fragment
+
 from gwpipe.checks.secrets import SECRET_HINT, find_secrets
 from gwpipe.errors import SpecError
 from gwpipe.hooks.manager import create_manager
@@ -28,9 +32,6 @@ from gwpipe.spec.cerberusrules import SpecValidator, schema_problems
 from gwpipe.spec.fastvalidate import FastValidator, Unsupported
 from gwpipe.spec.load import Spec, load_spec
 from gwpipe.spec.validate import SpecSchema, _secret_problems, build_schema, validate_spec
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
-from test_validate import _Fragment
 
 _KEY = ec.generate_private_key(ec.SECP256R1())
 PEM_KEY = _KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from walkthrough import assert_contains, manifest
+
 from gwpipe.engine import Bundle
 from gwpipe.testing import build, find
-from walkthrough import assert_contains, manifest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "walkthrough"
 
@@ -173,6 +174,7 @@ def test_gwpipe_render_writes_each_example_to_a_folder(
     tmp_path: Path, example: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from click.testing import CliRunner
+
     from gwpipe.cli.main import main
 
     monkeypatch.chdir(EXAMPLES.parent.parent)

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gwpipe.testing import build, find
 from walkthrough import assert_contains, manifest, missing_fields
+
+from gwpipe.testing import build, find
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "walkthrough"
 

@@ -6,18 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+
 from gwpipe.errors import WriteError
-from gwpipe.tree.write import (
-    KUSTOMIZATION,
-    TreeChange,
-    diff_tree,
-    env_folder,
-    guard_deletions,
-    read_tree,
-    recover,
-    restore_tree,
-    write_tree,
-)
+from gwpipe.tree.files import env_folder, read_tree, recover, restore_tree, write_tree
+from gwpipe.tree.guards import TreeChange, diff_tree, guard_deletions
+from gwpipe.tree.layout import KUSTOMIZATION
 
 FILES = {"kustomization.yaml": b"k\n", "shop/gateway-web.yaml": b"g\n", "shop/virtualservice-a.yaml": b"v\n"}
 
@@ -171,7 +164,7 @@ def test_files_written_serially_or_on_threads_make_the_same_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: bool
 ) -> None:
     """Where creating a file proved slow the remaining folders go to threads; the tree is the same."""
-    from gwpipe.tree import write
+    from gwpipe.tree import files as write
 
     monkeypatch.setattr(write, "SLOW_FILE_SECONDS", -1.0 if slow else 3600.0)
     used: list[int] = []
@@ -183,7 +176,7 @@ def test_files_written_serially_or_on_threads_make_the_same_tree(
 
 
 def test_a_failure_on_a_writer_thread_is_the_serial_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gwpipe.tree import write
+    from gwpipe.tree import files as write
 
     monkeypatch.setattr(write, "SLOW_FILE_SECONDS", -1.0)
     write_tree(tmp_path, "dev", FILES)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from gwpipe.errors import SpecError
-from gwpipe.spec.yamlload import MAX_ALIASES, MAX_DEPTH, Location, format_path, load_yaml_bytes, load_yaml_file
 from hypothesis import given
 from hypothesis import strategies as st
+
+from gwpipe.errors import SpecError
+from gwpipe.spec.yamlload import MAX_ALIASES, MAX_DEPTH, Location, format_path, load_yaml_bytes, load_yaml_file
 
 
 def problems(raw: bytes | str) -> list[str]:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pluggy
+
 from gwpipe.checks.secrets import find_secrets_each
 from gwpipe.hooks.manager import call_each, results_of_type
 from gwpipe.model import Finding, RenderedObject

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
+
 from gwpipe import __version__
 from gwpipe.cli import options
 
@@ -198,7 +199,8 @@ def render(
     """Render environments (names or spec files) and commit them, or write them with --out."""
     _set_common(debug, output)
     with failures():
-        from gwpipe.engine import commit_bundles, preflight, write_bundle
+        from gwpipe.engine import preflight, write_bundle
+        from gwpipe.git.commit import commit_bundles
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(
@@ -308,8 +310,8 @@ def plan(
     """Show what a render would change in the GitOps repository (an ingress plan); writes nothing."""
     _set_common(debug, output)
     with failures():
+        from gwpipe.tree.files import read_tree
         from gwpipe.tree.plan import compute_plan
-        from gwpipe.tree.write import read_tree
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(blocked, templates)

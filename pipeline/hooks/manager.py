@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pluggy
+
 from gwpipe.errors import PluginError, Problem
 from gwpipe.hooks import specs as hookspecs
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import cerberus
 from cerberus import errors as cerr
+
 from gwpipe.checks.secrets import find_secrets
 from gwpipe.errors import PluginError, Problem
 from gwpipe.parallel import fork_map

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jsonschema_rs
+
 from gwpipe.checks.secrets import SECRET_HINT, find_secrets
 
 _SECRET_FORMAT = "gwpipe-no-secret"

@@ -6,6 +6,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+
 from gwpipe.checks.secrets import find_secrets
 from gwpipe.errors import PluginError, Problem, SpecError
 from gwpipe.hooks.manager import call_each, results_of_type

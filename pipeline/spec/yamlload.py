@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
 from gwpipe.errors import Problem, SpecError
 from gwpipe.render.readback import Loader
 from gwpipe.spec.fastyaml import STR_TAG, load_documents

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import yaml
+
 from gwpipe.errors import Problem, WriteError
 from gwpipe.render.readback import Loader, one_line
-from gwpipe.tree.write import GITOPS_FOLDER, KUSTOMIZATION
+from gwpipe.tree.layout import GITOPS_FOLDER, KUSTOMIZATION
 
 
 @dataclass(frozen=True)

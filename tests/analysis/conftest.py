@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gwpipe.checks.analysis import analyze
 from gwpipe.checks.analysis.loader import load_manifests
 from gwpipe.checks.analysis.manifests import ManifestSet

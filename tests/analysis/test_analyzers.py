@@ -8,6 +8,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gwpipe.checks.analysis.hosts import (
     HostIndex,
     matches,
@@ -16,8 +19,6 @@ from gwpipe.checks.analysis.hosts import (
     subset_of,
     to_fqdn,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 from .conftest import codes
 

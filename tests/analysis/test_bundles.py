@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from gwpipe.checks.analysis import analyze
 from gwpipe.checks.analysis.loader import load_manifests
 from gwpipe.checks.analysis.manifests import ManifestSet

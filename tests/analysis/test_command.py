@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jsonschema
 from click.testing import CliRunner
+
 from gwpipe.cli.main import main
 
 BUNDLES = Path(__file__).resolve().parent.parent / "analysis_bundles"

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gwpipe.checks.analysis import analysis_findings, rendered_manifest
 from gwpipe.checks.analysis.context import Reporter
 from gwpipe.checks.analysis.hosts import HostIndex, _domain_problem, domain_problem, matches
@@ -16,8 +19,6 @@ from gwpipe.checks.analysis.rules.unreachable import _analyze, _shadows_nothing,
 from gwpipe.checks.analysis.run import rule_findings
 from gwpipe.model import Finding, RenderedObject, ResourceRequest
 from gwpipe.spec.load import Spec
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 BUNDLES = sorted((Path(__file__).resolve().parent.parent / "analysis_bundles").glob("*.yaml"))
 

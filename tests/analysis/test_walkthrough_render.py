@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from gwpipe.checks.analysis import analysis_findings
 from gwpipe.engine import Options, Pipeline
 from gwpipe.hooks.manager import create_manager

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from click.testing import CliRunner, Result
+
 from gwpipe.certs.devca import issue_chain
 from gwpipe.cli.main import main
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from certs_helpers import SHOP, Material, material, tls_data
-from gwpipe.testing import write_spec
 from stand_ins.kube_api import KubeApiStandIn, certificate
+
+from gwpipe.testing import write_spec
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from gwpipe.certs.coverage import bare_host, covers, uncovered
 from hypothesis import given
 from hypothesis import strategies as st
+
+from gwpipe.certs.coverage import bare_host, covers, uncovered
 
 LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
 DOMAIN = st.lists(LABEL, min_size=2, max_size=4).map(".".join)

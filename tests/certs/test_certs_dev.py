@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from certs_helpers import SHOP, run
 from click.testing import Result
+from stand_ins.kube_api import KubeApiStandIn
+
 from gwpipe.certs.dev import plan_credentials
 from gwpipe.certs.expected import Credential
 from gwpipe.errors import UsageError
 from gwpipe.testing import write_spec
-from stand_ins.kube_api import KubeApiStandIn
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "walkthrough"
 

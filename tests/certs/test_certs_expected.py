@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gwpipe.certs.environment import render_environment
 from gwpipe.certs.expected import ExpectedCertificate, Workload, expected_credentials, expected_from_bundle
 from gwpipe.engine import Pipeline

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from certs_helpers import run
 from certs_sni_server import Host, SniServer
+
 from gwpipe.testing import write_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "walkthrough"

@@ -267,6 +267,7 @@ def test_declared_ca_source_is_strict(
     spec_dir: Path, kubeconfig: Path, kube: KubeApiStandIn, healthy: dict[str, Material]
 ) -> None:
     from certs_helpers import SHOP
+
     from gwpipe.testing import write_spec
 
     spec = json.loads(json.dumps(SHOP))

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from stand_ins.forges import STAND_INS, TOKEN_VARIABLES, ForgeStandIn
+
 from gwpipe.cli.main import main
 from gwpipe.testing import git, init_repo_with_remote
-from stand_ins.forges import STAND_INS, TOKEN_VARIABLES, ForgeStandIn
 
 TOKEN = "ghp_CANARYtoken0123456789abcdefABCDEF"
 

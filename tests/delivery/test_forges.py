@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from stand_ins.forges import STAND_INS, TOKEN_VARIABLES, Fault, ForgeStandIn
+
 from gwpipe.errors import UsageError
 from gwpipe.git.delivery.forge import Forge, ForgeApiError, ensure_pull_request, make_forge, slug_from_remote
-from stand_ins.forges import STAND_INS, TOKEN_VARIABLES, Fault, ForgeStandIn
 
 TOKEN = "tok_CANARY_0123456789"
 FORGES = sorted(STAND_INS)

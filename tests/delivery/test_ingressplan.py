@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 import yaml
-from gwpipe.tree.plan import COMMENT_LIMIT, compute_plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from gwpipe.tree.plan import COMMENT_LIMIT, compute_plan
 
 
 def _doc(kind: str, name: str, spec: dict[str, Any], ns: str = "istio-system") -> bytes:

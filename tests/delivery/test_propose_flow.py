@@ -202,6 +202,7 @@ def test_key_material_in_the_pr_body_is_never_sent(world: World) -> None:
 
 def test_relative_remote_path_in_checkout_config_is_read_from_the_checkout(world: World) -> None:
     from delivery.harness import run
+
     from gwpipe.testing import git as run_git
 
     run_git(world.work, "remote", "set-url", "origin", "../remote.git")

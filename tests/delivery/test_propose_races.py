@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from delivery.git_http import GitHttpServer
 from delivery.harness import TOKEN, World, advance, log, refs, rev, run, spec, world, write_env
+
 from gwpipe.errors import GitError
 from gwpipe.git.delivery import proposal, push
 from gwpipe.git.delivery.proposal import Target, propose_bundle

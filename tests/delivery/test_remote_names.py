@@ -6,6 +6,9 @@ import subprocess
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gwpipe.errors import UsageError
 from gwpipe.git.delivery.remote import (
     check_branch_name,
@@ -16,8 +19,6 @@ from gwpipe.git.delivery.remote import (
     tree_hash,
     validate_remote_url,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize(

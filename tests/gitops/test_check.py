@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+
 from gwpipe.cli.main import main
 from gwpipe.testing import git, init_repo_with_remote
 

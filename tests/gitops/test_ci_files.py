@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+
 from gwpipe.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]

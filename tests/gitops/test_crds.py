@@ -9,8 +9,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+
 from gwpipe.testing import build
-from gwpipe.tree.write import MAX_SHARD_OBJECTS
+from gwpipe.tree.layout import MAX_SHARD_OBJECTS
 
 from .specs import http_env
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
+
 from gwpipe.engine import Bundle, Options, write_bundle
 from gwpipe.testing import build
-from gwpipe.tree.write import GITOPS_FOLDER, KUSTOMIZATION, MAX_SHARD_OBJECTS
+from gwpipe.tree.layout import GITOPS_FOLDER, KUSTOMIZATION, MAX_SHARD_OBJECTS
 
 from .specs import example_with_gitops, http_env
 

@@ -8,22 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gwpipe.errors import WriteError
 from gwpipe.model import ResourceRequest
 from gwpipe.testing import build
-from gwpipe.tree.write import (
-    GITOPS_FOLDER,
-    KUSTOMIZATION,
-    MAX_SHARD_OBJECTS,
-    TreeChange,
-    desired_files,
-    diff_tree,
-    guard_deletions,
-    layout,
-    shard_tier,
-)
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from gwpipe.tree.guards import TreeChange, diff_tree, guard_deletions
+from gwpipe.tree.layout import GITOPS_FOLDER, KUSTOMIZATION, MAX_SHARD_OBJECTS, desired_files, layout, shard_tier
 
 from .specs import http_env
 

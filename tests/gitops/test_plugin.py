@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gwpipe.engine import Bundle
 from gwpipe.errors import SpecError
 from gwpipe.model import ResourceRequest, Resources
 from gwpipe.plugins import gitops
 from gwpipe.spec.load import Spec
 from gwpipe.testing import build
-from gwpipe.tree.write import MAX_SHARD_OBJECTS
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from gwpipe.tree.layout import MAX_SHARD_OBJECTS
 
 from .specs import REPO_URL, example_with_gitops, http_env
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from stand_ins.argocd_api import ArgoCDStandIn, Raw
+
 from gwpipe.certs.devca import issue_chain
 from gwpipe.cli.main import main
 from gwpipe.testing import git
-from stand_ins.argocd_api import ArgoCDStandIn, Raw
 
 from .specs import http_env
 

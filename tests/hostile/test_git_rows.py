@@ -16,12 +16,13 @@ from typing import Any
 import git
 import pytest
 from delivery.harness import TOKEN, Run, World, advance, log, refs, rev, run, spec, world, write_env
+from stand_ins.forges import Fault
+
 from gwpipe.errors import GitError
 from gwpipe.git.delivery import push
 from gwpipe.git.delivery.proposal import Target, propose_bundle
 from gwpipe.testing import build
 from gwpipe.testing import git as run_git
-from stand_ins.forges import Fault
 
 __all__ = ["world"]
 

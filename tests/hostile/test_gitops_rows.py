@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gwpipe.testing import build
-from gwpipe.tree.moves import find_move
-from gwpipe.tree.write import read_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from gwpipe.testing import build
+from gwpipe.tree.files import read_tree
+from gwpipe.tree.moves import find_move
 
 from .conftest import REPO, Workspace, assert_f0, git
 
@@ -180,6 +181,7 @@ def test_row63_killed_midway_through_writing(tmp_path: Path) -> None:
 def test_row72_propose_needs_allow_move_too(tmp_path: Path) -> None:
     from click.testing import CliRunner
     from delivery.harness import refs
+
     from gwpipe.cli.main import main
     from gwpipe.testing import init_repo_with_remote
 

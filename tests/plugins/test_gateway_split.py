@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gwpipe.errors import SpecError
 from gwpipe.testing import build, find
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gwpipe.errors import PluginError, SpecError
-from gwpipe.testing import build, find
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from gwpipe.errors import PluginError, SpecError
+from gwpipe.testing import build, find
 
 
 def spec(hosts: dict[str, Any], **top: Any) -> dict[str, Any]:

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gwpipe.errors import SpecError
-from gwpipe.testing import build, find
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from gwpipe.errors import SpecError
+from gwpipe.testing import build, find
 
 WORKLOADS = {
     "istio-ingressgateway": {

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gwpipe.engine import Options, Pipeline
 from gwpipe.errors import CheckError, SpecError
 from gwpipe.hooks.manager import create_manager
 from gwpipe.testing import build, find, write_spec
-
 from plugins.tls_specs import spec
 
 ACME = {"issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"}, "issuerType": "acme"}

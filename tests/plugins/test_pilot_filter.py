@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gwpipe.errors import SpecError
 from gwpipe.model import RenderedObject, ResourceRequest
 from gwpipe.plugins import _istio, pilot_filter
 from gwpipe.render import objects as render
+from gwpipe.render.environment import make_environment
 from gwpipe.spec.load import Spec
 from gwpipe.testing import build, find
 
@@ -250,7 +252,7 @@ def test_mesh_config_a_plugin_adds_is_never_dropped(spec_dir: Path, form: str) -
 
     request: ResourceRequest = _istio.control_plane_request(_spec_for_mesh(spec_dir), "test", form=form)
     request.values["meshConfig"] = {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}, "accessLogFile": "/dev/stdout"}
-    objects = render.render_requests(_spec_for_mesh(spec_dir), [request], render.make_environment([], {}))
+    objects = render.render_requests(_spec_for_mesh(spec_dir), [request], make_environment([], {}))
     obj = objects[0].obj
     mesh = obj["spec"]["meshConfig"] if form == "istiooperator" else obj["spec"]["values"]["meshConfig"]
     assert mesh == {"accessLogFile": "/dev/stdout", "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
 from gwpipe.engine import Options, Pipeline
 from gwpipe.errors import SpecError
 from gwpipe.hooks.manager import create_manager
 from gwpipe.testing import build, find, write_spec
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
-
 from plugins.tls_specs import spec
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gwpipe.errors import PluginError, SpecError
-from gwpipe.testing import build, find
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from gwpipe.errors import PluginError, SpecError
+from gwpipe.testing import build, find
 
 WORKLOAD_PORTS = [
     {"name": "http2", "port": 80, "targetPort": 8080},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
 from gwpipe import istio
 from gwpipe.checks.analysis.cluster import workload_inventory
 from gwpipe.checks.analysis.manifests import Manifest, ManifestSet, manifest_of

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from gwpipe.checks.analysis.manifests import Manifest, manifest_of
 from gwpipe.errors import Problem, UsageError
 from gwpipe.render.readback import Loader

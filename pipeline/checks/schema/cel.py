@@ -11,6 +11,7 @@ import celpy
 import lark
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
+
 from gwpipe.checks.schema.celext import KUBERNETES_FUNCTIONS
 
 # CEL keywords Kubernetes escapes as `__name__` when they are property names (apiserver cel/escaping.go)

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import yaml
+
 from gwpipe.checks.schema.convert import normalize
 from gwpipe.checks.schema.corekinds import CoreSchemas, core_schemas, core_version, could_be_builtin
 from gwpipe.checks.schema.crdsources import ENV_VAR, configured_sources

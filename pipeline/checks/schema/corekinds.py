@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
+
 from gwpipe.checks.schema.convert import FORMATS
 from gwpipe.errors import Problem, UsageError
 

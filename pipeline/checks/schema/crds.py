@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema_rs
+
 from gwpipe.checks.schema.cel import Rule, RuleError, RuleSet, compile_rule
 from gwpipe.checks.schema.convert import FORMATS, structural_to_jsonschema
 from gwpipe.checks.schema.corekinds import CoreSchemas

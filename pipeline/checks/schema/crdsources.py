@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from gwpipe.errors import CheckError, Problem, SpecError, UsageError
 from gwpipe.render.readback import Loader
 from gwpipe.spec.load import Spec

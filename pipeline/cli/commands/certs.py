@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
 from gwpipe.cli import options
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from gwpipe.cli import options
 
 SYMLINK_MODE = 0o120000
@@ -76,6 +77,7 @@ def located_in(exported: Path, root: Path) -> Iterator[None]:
 def export_head(root: Path, scratch: Path) -> tuple[Path, str]:
     """Write the files under `root` as committed at HEAD of its repository into `scratch/<root name>`."""
     import git
+
     from gwpipe.errors import GitError, Problem
 
     try:
@@ -130,6 +132,7 @@ class CommittedTree:
 def committed_tree_reader(repo_path: Path) -> CommittedTree:
     """The GitOps repository (or a folder inside one) at HEAD; refuses a missing repository or no commits."""
     import git
+
     from gwpipe.errors import GitError, Problem
 
     folder = repo_path.resolve()
@@ -146,7 +149,7 @@ def committed_tree_reader(repo_path: Path) -> CommittedTree:
 
 def compare(env: str, desired: dict[str, bytes], gitops: CommittedTree, spec_commit: str, spec: Path) -> dict[str, Any]:
     """What differs between the committed environment folder and a fresh render."""
-    from gwpipe.tree.write import diff_tree
+    from gwpipe.tree.guards import diff_tree
 
     change = diff_tree(gitops.files(env), desired)
     return {

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from gwpipe.cli import options
 
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from gwpipe.cli import options
 
 # the git directory generator's fields gwpipe's ApplicationSet template uses (plugins/gitops.py)
@@ -112,7 +113,7 @@ def expected_applications(env: str, objects: list[Any]) -> list[Expected]:
     """
     from gwpipe.errors import Problem, RenderError
     from gwpipe.plugins.gitops import ARGO_API
-    from gwpipe.tree.write import GITOPS_FOLDER, layout
+    from gwpipe.tree.layout import GITOPS_FOLDER, layout
 
     folders = sorted(set(layout(o.request for o in objects).values()) - {GITOPS_FOLDER, ""})
     apps: list[Expected] = []

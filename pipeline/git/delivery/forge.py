@@ -111,6 +111,7 @@ class Http:
 
     def call(self, method: str, path: str, ok: tuple[int, ...], **kwargs: Any) -> tuple[int, Any]:
         import requests
+
         from gwpipe.checks.secrets import redact
 
         where = f"{self.forge} api {method} {path}"

@@ -21,9 +21,10 @@ from gwpipe.git.delivery.remote import (
     tree_hash,
 )
 from gwpipe.git.repo import IDENTITY
+from gwpipe.tree.files import read_tree, write_tree
+from gwpipe.tree.guards import diff_tree, guard_deletions
 from gwpipe.tree.moves import guard_move
 from gwpipe.tree.plan import COMMENT_LIMIT, IngressPlan, compute_plan
-from gwpipe.tree.write import diff_tree, guard_deletions, read_tree, write_tree
 
 
 @dataclass

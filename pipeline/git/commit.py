@@ -1,0 +1,97 @@
+"""Commit rendered environments into the GitOps repository: one commit per run, or nothing at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gwpipe.engine import Bundle, Options, Result, settle_all
+from gwpipe.errors import CheckError, Problem, WriteError
+from gwpipe.git.message import run_message
+from gwpipe.git.repo import GitopsRepo
+from gwpipe.spec.load import display_path
+from gwpipe.tree.files import discard_staged, read_tree, recover, restore_tree, stage_tree, swap_tree
+from gwpipe.tree.guards import diff_tree, guard_deletions
+from gwpipe.tree.moves import guard_move
+
+
+def commit_bundle(bundle: Bundle, repo_path: Path, options: Options, create: bool) -> Result:
+    """Write one bundle into the GitOps repository and commit it; an unchanged render commits nothing."""
+    return commit_bundles([bundle], repo_path, options, create)[0]
+
+
+def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, create: bool) -> list[Result]:
+    """Write every bundle into the GitOps repository and commit them together, or nothing at all.
+
+    One commit for the whole run: if any environment is refused or the commit fails, every folder
+    already written is put back and nothing stays staged, so a failed command leaves no commit.
+    """
+    if not (Path(repo_path) / ".git").exists():
+        settle_all(bundles)  # a run whose checks fail must not create the repository
+    try:
+        repo = GitopsRepo.open(repo_path, create=create)
+        with repo.locked():
+            return _commit_locked(repo, bundles, options)
+    except CheckError:
+        raise
+    except Exception:
+        settle_all(bundles)  # as when checks finished before the commit began: their failure is said first
+        raise
+    except BaseException:
+        for bundle in bundles:
+            bundle.cancel()
+        raise
+
+
+def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) -> list[Result]:
+    for bundle in bundles:
+        recover(repo.path, bundle.spec.name)
+    repo.remove_quarantines()
+    repo.refuse_unsafe()
+    planned = []
+    refused: list[Problem] = []
+    for bundle in bundles:
+        env = bundle.spec.name
+        current = read_tree(repo.path / env)
+        change = diff_tree(current, bundle.files)
+        if not change.empty:
+            where = display_path(repo.path / env)
+            try:
+                guard_deletions(change, where, options.allow_empty, options.allow_delete)
+                guard_move(current, bundle.files, where, options.allow_move)
+            except WriteError as exc:
+                refused.extend(exc.problems)  # every environment's refusal, before anything is written
+        planned.append((bundle, current, change))
+    if refused:
+        raise WriteError(*refused)
+    changed = [(b, current, change) for b, current, change in planned if not change.empty]
+    sha = None
+    if changed:
+        staged: list[str] = []
+        written: list[tuple[str, dict[str, bytes]]] = []
+        message = run_message(changed)
+        try:
+            # git fast-import builds the commit's objects while the files are written, so `git add`
+            # finds every object already stored (one pack instead of one loose object per file)
+            with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
+                for bundle, _current, _change in changed:
+                    stage_tree(repo.path, bundle.spec.name, bundle.files)
+                    staged.append(bundle.spec.name)
+                settle_all(bundles)  # checks that ran meanwhile must pass before anything is put in place
+                for bundle, current, _change in changed:
+                    swap_tree(repo.path, bundle.spec.name)
+                    written.append((bundle.spec.name, current))
+                sha = repo.commit([env for env, _ in written], message, pending)
+        except BaseException:  # an interrupt too: nothing of this run stays in the working tree
+            for env in staged:
+                discard_staged(repo.path, env)
+            for env, current in written:
+                repo.unstage(env)
+                restore_tree(repo.path, env, current)
+            raise
+    settle_all(bundles)
+    return [
+        Result(
+            b.spec.name, len(b.objects), change, None if change.empty else sha, f"{repo.path}/{b.spec.name}", b.findings
+        )
+        for b, _current, change in planned
+    ]

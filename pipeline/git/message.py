@@ -1,0 +1,52 @@
+"""Commit messages: deterministic, naming the environment and every changed object (capped)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gwpipe.render.readback import object_ref, one_line
+from gwpipe.tree.guards import TreeChange
+
+if TYPE_CHECKING:
+    from gwpipe.engine import Bundle
+
+
+def run_message(changed: list[tuple[Bundle, dict[str, bytes], TreeChange]]) -> str:
+    """The commit message of a run: one environment's own message, or each environment's lines under a joint subject."""
+    if len(changed) == 1:
+        bundle, current, change = changed[0]
+        return commit_message(bundle.spec.name, change, bundle, current)
+    totals = [sum(len(getattr(c, verb)) for _b, _p, c in changed) for verb in ("added", "changed", "removed")]
+    names = ", ".join(b.spec.name for b, _p, _c in changed)
+    body: list[str] = []
+    for bundle, current, change in changed:
+        lines = commit_message(bundle.spec.name, change, bundle, current).split("\n\n", 1)[1]
+        body.extend(f"{bundle.spec.name}: {line}" for line in lines.splitlines())
+    return (
+        f"gwpipe: render {names} ({totals[0]} added, {totals[1]} changed, {totals[2]} removed)\n\n"
+        + "\n".join(body)
+        + "\n"
+    )
+
+
+def commit_message(env: str, change: TreeChange, bundle: Bundle, previous: dict[str, bytes], limit: int = 50) -> str:
+    """A deterministic message naming the environment and every changed object (capped)."""
+    by_path = {obj.path: obj.ref for obj in bundle.objects}
+    lines = []
+    for verb, paths in (("added", change.added), ("changed", change.changed), ("removed", change.removed)):
+        for path in paths:
+            ref = by_path.get(path) or _ref_of(previous.get(path, b""), path)
+            if ref:
+                lines.append(f"{verb}: {one_line(ref)}")
+    shown = lines[:limit]
+    if len(lines) > limit:
+        shown.append(f"... and {len(lines) - limit} more")
+    summary = f"{len(change.added)} added, {len(change.changed)} changed, {len(change.removed)} removed"
+    return f"gwpipe: render {env} ({summary})\n\n" + "\n".join(shown) + "\n"
+
+
+def _ref_of(data: bytes, path: str) -> str | None:
+    """The object an old file held, for the commit message; None for a kustomization."""
+    if not path.endswith(".yaml") or path.rsplit("/", 1)[-1] == "kustomization.yaml":
+        return None
+    return object_ref(data, path)
