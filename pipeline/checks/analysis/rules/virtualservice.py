@@ -10,7 +10,8 @@ from gwpipe.checks.analysis.context import Reporter
 from gwpipe.checks.analysis.hosts import domain_problem, is_dns_label, is_ip, matches, subset_of
 from gwpipe.checks.analysis.manifests import Manifest, Path_
 from gwpipe.checks.analysis.rules.common import label_problem
-from gwpipe.checks.analysis.rules.httproute import check_destinations, check_http_route
+from gwpipe.checks.analysis.rules.httproute import check_http_route
+from gwpipe.checks.analysis.rules.routeoptions import check_destinations
 from gwpipe.checks.analysis.rules.unreachable import check_unreachable
 
 _SNI_OUTBOUND = re.compile(r"^outbound_\.\d+_\._\.(.+)$")
