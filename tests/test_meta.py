@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gwpipe.hooks import specs as hookspecs
-from gwpipe.hooks.manager import BUILTIN_PLUGINS
+from gwpipe.plugins import BUILTIN
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"
@@ -52,7 +52,7 @@ def test_hook_is_exercised_by_a_test(hook: str) -> None:
     assert users, f"no test exercises {hook}"
 
 
-@pytest.mark.parametrize("name", BUILTIN_PLUGINS)
+@pytest.mark.parametrize("name", BUILTIN)
 def test_builtin_plugin_documented(name: str) -> None:
     doc = REPO / "docs" / "plugins" / f"{name}.md"
     assert doc.is_file(), f"missing {doc.relative_to(REPO)}"
@@ -61,7 +61,7 @@ def test_builtin_plugin_documented(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", BUILTIN_PLUGINS)
+@pytest.mark.parametrize("name", BUILTIN)
 def test_builtin_plugin_tested(name: str) -> None:
     # a plugin's unit tests are tests/plugins/test_<name>.py, or a folder tests/<name>/ when they need several files
     files = [TESTS / "plugins" / f"test_{name}.py", *sorted((TESTS / name).glob("test_*.py"))]
