@@ -47,10 +47,8 @@ def _list_of(item: type, what: str, show_type: bool = True, none_ok: bool = True
 
 def _dict_of(what: str, value_type: type | None, show_type: bool = True) -> Callable[[Any], str | None]:
     def check(result: Any) -> str | None:
-        if (
-            result is None
-            or isinstance(result, dict)
-            and (value_type is None or all(isinstance(v, value_type) for v in result.values()))
+        if result is None or (
+            isinstance(result, dict) and (value_type is None or all(isinstance(v, value_type) for v in result.values()))
         ):
             return None
         return f"must return a {what}" + (f", got {type(result).__name__}" if show_type else "")

@@ -1,4 +1,4 @@
-"""The `objects` check plugin: names Kubernetes accepts, no Secret objects with data, every Gateway has servers."""
+"""The `objects` check plugin: every Gateway has servers, names Kubernetes accepts, no Secret objects with data."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import functools
 import re
 from typing import Any
 
+from gwpipe.errors import PluginError
 from gwpipe.hooks.specs import hookimpl
-from gwpipe.model import Finding, RenderedObject
+from gwpipe.model import Finding, RenderedObject, Resources
 from gwpipe.spec.load import Spec
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -22,12 +23,31 @@ def finding(obj: RenderedObject, code: str, message: str, level: str = "Error") 
     return Finding(code, level, r.kind, r.namespace or "", r.name, message, obj.path, None)
 
 
+@hookimpl(trylast=True)
+def gwpipe_modify_resources(spec: Spec, resources: Resources) -> None:
+    """Istio refuses a Gateway without servers: every entry of `gateways` needs a host or a tcp entry bound to it.
+
+    The core owns the rule, so it holds whatever plugins are loaded (`--block tcp` included); checked
+    once every plugin has added its servers, and located at the Gateway's entry in the spec.
+    """
+    problems = [
+        spec.problem(
+            ("gateways", request.name),
+            f"Gateway {request.namespace}/{request.name} has no servers; bind a host or a tcp entry to it, or remove it",
+        )
+        for request in resources.of_kind("Gateway")
+        if not request.values.get("servers")
+    ]
+    if problems:
+        raise PluginError(*problems)
+
+
 @hookimpl
 def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
-    return [f for obj in objects for f in _object_findings(spec, obj)]
+    return [f for obj in objects for f in _object_findings(obj)]
 
 
-def _object_findings(spec: Spec, obj: RenderedObject) -> list[Finding]:
+def _object_findings(obj: RenderedObject) -> list[Finding]:
     findings = []
     r = obj.request
     name_ok = (
@@ -47,29 +67,7 @@ def _object_findings(spec: Spec, obj: RenderedObject) -> list[Finding]:
                 "Secret objects with data never go into the GitOps tree; use cert-manager or credentialName",
             )
         )
-    if r.kind == "Gateway" and not _servers(obj.obj):
-        findings.append(_no_servers(spec, obj))
     return findings
-
-
-def _servers(obj: dict[str, Any]) -> Any:
-    spec = obj.get("spec")
-    return spec.get("servers") if isinstance(spec, dict) else None
-
-
-def _no_servers(spec: Spec, obj: RenderedObject) -> Finding:
-    """Istio refuses a Gateway without servers: every entry of `gateways` needs a host or a tcp entry bound to it.
-
-    Whatever plugins are loaded (`--block tcp` included), so the core owns the rule. A Gateway the spec
-    declares is located at its entry; any other at its rendered file.
-    """
-    r = obj.request
-    message = "has no servers; bind a host or a tcp entry to it, or remove it"
-    declared = isinstance(spec.get("gateways"), dict) and r.name in spec.get("gateways")
-    loc = spec.location(("gateways", r.name)) if declared else None
-    if loc is None:
-        return finding(obj, "GWP0004", message)
-    return Finding("GWP0004", "Error", r.kind, r.namespace or "", r.name, message, str(loc.file), loc.line)
 
 
 @functools.lru_cache(maxsize=4096)
