@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -103,15 +103,19 @@ def test_hook_gwpipe_validate_spec(tmp_path: Path) -> None:
     assert [str(p) for p in info.value.problems] == [f"{path}:10:8: extra: refused by the extra plugin"]
 
 
-def test_hook_gwpipe_resources_and_template_folders(tmp_path: Path) -> None:
+def test_hook_gwpipe_resources(tmp_path: Path) -> None:
     pipeline = pipeline_with(("extra", _Extra(_templates(tmp_path))))
     spec = pipeline.load(write_spec(tmp_path, SPEC + "extra: hi\n"), tmp_path)
-    objects = {o.ref: o.obj for o in pipeline.render(spec)}
-    assert objects["ConfigMap shop/note"]["data"] == {"greeting": "hi"}
+    [note] = [r for r in pipeline.plan(spec) if r.kind == "ConfigMap"]
+    assert (note.plugin, note.template, note.values) == ("extra", "extra/note.yaml.j2", {"greeting": "hi"})
 
 
-test_hook_gwpipe_resources = test_hook_gwpipe_resources_and_template_folders
-test_hook_gwpipe_template_folders = test_hook_gwpipe_resources_and_template_folders
+def test_hook_gwpipe_template_folders(tmp_path: Path) -> None:
+    pipeline = pipeline_with(("extra", _Extra(_templates(tmp_path))))
+    spec = pipeline.load(write_spec(tmp_path, SPEC + "extra: hi\n"), tmp_path)
+    objects = {o.ref: o for o in pipeline.render(spec)}
+    assert objects["ConfigMap shop/note"].obj["data"] == {"greeting": "hi"}
+    assert objects["ConfigMap shop/note"].text.endswith('data:\n  greeting: "hi"\n')
 
 
 def test_hook_gwpipe_modify_resources(tmp_path: Path) -> None:
@@ -136,7 +140,17 @@ def test_hook_gwpipe_commands() -> None:
     results = pm.hook.gwpipe_commands()
     assert [owner(r) for r in results] == ["commands", "extra"]
     assert results[0]["render"] == "gwpipe.cli.commands.render:command"
-    assert sorted(results[0]) == ["analyze", "certs", "check", "plan", "plugins", "propose", "render", "status", "validate"]
+    assert sorted(results[0]) == [
+        "analyze",
+        "certs",
+        "check",
+        "plan",
+        "plugins",
+        "propose",
+        "render",
+        "status",
+        "validate",
+    ]
     assert results[1] == {"extra-hello": "gwpipe_extra_commands:hello"}
 
 
@@ -165,7 +179,7 @@ def test_a_new_style_wrapper_sees_and_changes_another_hooks_result() -> None:
 
 
 class _OldWrapper:
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     @hookimpl(hookwrapper=True)
     def gwpipe_template_folders(self) -> Generator[None, Any, None]:
@@ -217,7 +231,10 @@ def test_commands_contract_names_the_plugin() -> None:
     pm = create_manager(entry_points=False, plugins=[("cmds", _Commands())])
     with pytest.raises(PluginError) as info:
         pm.hook.gwpipe_commands()
-    assert str(info.value) == "plugin 'cmds': gwpipe_commands: must return a dict of command name to 'module:attribute', got dict"
+    assert (
+        str(info.value)
+        == "plugin 'cmds': gwpipe_commands: must return a dict of command name to 'module:attribute', got dict"
+    )
 
 
 def test_modify_resources_order_is_the_registry_then_third_parties_then_trylast(tmp_path: Path) -> None:
@@ -233,8 +250,12 @@ def test_modify_resources_order_is_the_registry_then_third_parties_then_trylast(
 
     pm = create_manager(
         entry_points=False,
-        plugins=[("b", recorder("b")), ("a", recorder("a")), ("last", recorder("last", trylast=True))]
-        + [("first", recorder("first", tryfirst=True))],
+        plugins=[
+            ("b", recorder("b")),
+            ("a", recorder("a")),
+            ("last", recorder("last", trylast=True)),
+            ("first", recorder("first", tryfirst=True)),
+        ],
     )
     impls = [i.plugin_name for i in reversed(pm.hook.gwpipe_modify_resources.get_hookimpls())]
     # built-ins in registry order, the others in the order given (entry points: by name), trylast ones last

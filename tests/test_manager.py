@@ -11,8 +11,8 @@ from gwpipe.errors import PluginError
 from gwpipe.hooks import specs as hookspecs
 from gwpipe.hooks.calls import owner
 from gwpipe.hooks.manager import CORE_PLUGINS, builtin_names, create_manager, plugin_infos
-from gwpipe.plugins import BUILTIN
 from gwpipe.hooks.specs import hookimpl
+from gwpipe.plugins import BUILTIN
 
 
 def test_plugins_registered_in_reverse_call_order() -> None:

@@ -52,6 +52,13 @@ def test_hook_is_exercised_by_a_test(hook: str) -> None:
     assert users, f"no test exercises {hook}"
 
 
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_has_its_own_test(hook: str) -> None:
+    """Strict by name, as datasette does: a test function `test_hook_<hook>` somewhere under tests/."""
+    pattern = re.compile(rf"^def test_hook_{hook}\(", re.M)
+    assert any(pattern.search(text) for text in _test_sources().values()), f"no test function test_hook_{hook}"
+
+
 @pytest.mark.parametrize("name", BUILTIN)
 def test_builtin_plugin_documented(name: str) -> None:
     doc = REPO / "docs" / "plugins" / f"{name}.md"

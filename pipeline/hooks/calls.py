@@ -7,6 +7,7 @@ import inspect
 import os
 import sys
 import time
+import weakref
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -111,10 +112,13 @@ def tracing() -> bool:
     return os.environ.get(TRACE_VARIABLE, "") not in ("", "0")
 
 
+_GUARDED: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
+
 def guard(impl: pluggy.HookImpl, hook: str, trace: bool) -> None:
     """Replace `impl.function` by one that names plugin and hook on failure, checks and tags results, and traces."""
     function = impl.function
-    if getattr(function, "_gwpipe_guarded", False):
+    if function in _GUARDED:
         return
     plugin = impl.plugin_name
     guarded: Callable[..., Any]
@@ -153,8 +157,9 @@ def guard(impl: pluggy.HookImpl, hook: str, trace: bool) -> None:
             return _checked(result, plugin, hook)
 
         guarded = guarded_call
-    guarded._gwpipe_guarded = True  # type: ignore[attr-defined]
-    impl.function = guarded
+    _GUARDED.add(guarded)
+    # pluggy marks the attribute final for its users; replacing it is the one way to act per implementation
+    impl.function = guarded  # type: ignore[misc]
 
 
 def guard_plugin(pm: pluggy.PluginManager, plugin: object) -> None:
