@@ -84,15 +84,17 @@ class _PluginCommands(click.Group):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._table: dict[str, tuple[str, str]] | None = None
+        # per set of blocked plugins: tests run several command lines in one process
+        self._tables: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
+        self._loaded: dict[tuple[str, str], click.Command] = {}
         self._blocked: tuple[str, ...] = ()
 
     def command_table(self) -> dict[str, tuple[str, str]]:
         """Command name -> (plugin, "module:attribute"), from every plugin; one name twice is an error."""
-        if self._table is None:
+        if self._blocked not in self._tables:
             with failures():
-                self._table = _command_table(self._blocked)
-        return self._table
+                self._tables[self._blocked] = _command_table(self._blocked)
+        return self._tables[self._blocked]
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -102,13 +104,16 @@ class _PluginCommands(click.Group):
         return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.command_table()})
+        return sorted(self.command_table())
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in self.command_table():
+        entry = self.command_table().get(cmd_name)
+        if entry is None:
+            return None
+        if entry not in self._loaded:
             with failures():
-                self.add_command(_load_command(cmd_name, *self.command_table()[cmd_name]), cmd_name)
-        return super().get_command(ctx, cmd_name)
+                self._loaded[entry] = _load_command(cmd_name, *entry)
+        return self._loaded[entry]
 
 
 def _blocked_in(args: list[str]) -> tuple[str, ...]:
