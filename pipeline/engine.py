@@ -12,8 +12,8 @@ import pluggy
 
 from gwpipe.checks.core import run_checks
 from gwpipe.errors import CheckError, PluginError, Problem, SpecError, WriteError
-from gwpipe.hooks.manager import call_each, create_manager
-from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources, level_at_least
+from gwpipe.hooks.manager import create_manager
+from gwpipe.model import Finding, RenderedObject, Resources, level_at_least
 from gwpipe.parallel import MIN_ITEMS, Pending, start
 from gwpipe.render.environment import make_environment
 from gwpipe.render.objects import render_requests
@@ -108,14 +108,11 @@ class Pipeline:
     def plan(self, spec: Spec) -> Resources:
         """Every plugin's requests, after every plugin's modifications; duplicates are errors."""
         resources = Resources()
-        for plugin, requests in call_each(self.pm, "gwpipe_resources", spec=spec):
-            if not isinstance(requests, list) or not all(isinstance(r, ResourceRequest) for r in requests):
-                raise PluginError(
-                    Problem(f"plugin {plugin!r}: gwpipe_resources", "must return a list of ResourceRequest")
-                )
+        # each implementation's result was checked to be a list of ResourceRequest: see hooks.calls
+        for requests in self.pm.hook.gwpipe_resources(spec=spec):
             for request in requests:
                 resources.add(request)
-        call_each(self.pm, "gwpipe_modify_resources", spec=spec, resources=resources)
+        self.pm.hook.gwpipe_modify_resources(spec=spec, resources=resources)
         if resources.duplicates:
             raise PluginError(
                 *(
@@ -163,13 +160,8 @@ class Pipeline:
 
     def _template_folders(self) -> dict[str, str]:
         folders: dict[str, str] = {}
-        for plugin, result in call_each(self.pm, "gwpipe_template_folders"):
-            if not isinstance(result, dict | None) or not all(isinstance(v, str) for v in (result or {}).values()):
-                where = f"plugin {plugin!r}: gwpipe_template_folders"
-                raise PluginError(
-                    Problem(where, f"must return a dict of prefix to folder, got {type(result).__name__}")
-                )
-            folders.update(result or {})
+        for result in self.pm.hook.gwpipe_template_folders():
+            folders.update(result)
         return folders
 
     def _template_overrides(self, spec: Spec) -> list[Path]:

@@ -36,10 +36,8 @@ def build(
     A plugin author passes the module (or object) under test in `plugins`; it registers after the
     built-ins under its `__name__` (or class name), as an entry-point plugin would.
     """
-    pm = create_manager(blocked=blocked, entry_points=False)
-    for plugin in plugins:
-        pm.register(plugin, name=str(getattr(plugin, "__name__", type(plugin).__name__)))
-    pm.check_pending()
+    named = [(str(getattr(plugin, "__name__", type(plugin).__name__)), plugin) for plugin in plugins]
+    pm = create_manager(blocked=blocked, entry_points=False, plugins=named)
     pipeline = Pipeline(Options(blocked=list(blocked), **options), pm=pm)
     path = write_spec(folder, data, name)
     return pipeline.build(pipeline.load(path, folder))

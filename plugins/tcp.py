@@ -96,17 +96,7 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
             )
             continue
         problems.extend(_port_problems(spec, name, entry, workloads, ports_used, names_used))
-    with_tcp = {entry["gateway"] for entry in entries(spec).values()}
-    for gateway in sorted(gateways):
-        if gateway not in with_tcp and not taken_ports(spec, gateway):
-            problems.append(spec.problem(("gateways", gateway), _no_servers(spec, gateway)))
     return problems
-
-
-def _no_servers(spec: Spec, gateway: str) -> str:
-    """Istio refuses a Gateway without servers; the http plugin would emit `servers: null` for an unused entry."""
-    ref = f"Gateway {istio.gateway_namespace(spec, gateway)}/{gateway}"
-    return f"{ref} has no servers; bind a host or a tcp entry to it, or remove it"
 
 
 def _port_problems(
@@ -209,8 +199,5 @@ def gwpipe_modify_resources(spec: Spec, resources: Resources) -> None:
             continue
         servers.append({"port": {"number": port, "name": server, "protocol": "TCP"}, "hosts": ["*"]})
         request.touch(NAME)
-    for request in resources.of_kind("Gateway"):
-        if request.plugin == http.NAME and not request.values.get("servers"):
-            problems.append(spec.problem(("gateways", request.name), _no_servers(spec, request.name)))
     if problems:
         raise PluginError(*problems)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gwpipe import __version__
-from gwpipe.hooks.manager import BUILTIN_PLUGINS
+from gwpipe.hooks.manager import builtin_names
 
 GOOD = """\
 namespace: shop
@@ -127,7 +127,7 @@ def test_plugins_lists_versions_hooks_and_spec_keys(cwd: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     builtins = [r for r in rows if r["builtin"]]
-    assert [r["name"] for r in builtins] == list(BUILTIN_PLUGINS)
+    assert [r["name"] for r in builtins] == list(builtin_names())
     http = builtins[0]
     assert http["version"] == __version__
     assert http["spec_keys"] == ["gatewayRefs", "gateways", "hosts", "workloads"]

@@ -22,10 +22,7 @@ SPEC = {
 
 
 def pipeline_with(*plugins: tuple[str, object]) -> Pipeline:
-    pm = create_manager(entry_points=False)
-    for name, plugin in plugins:
-        pm.register(plugin, name=name)
-    return Pipeline(Options(), pm=pm)
+    return Pipeline(Options(), pm=create_manager(entry_points=False, plugins=plugins))
 
 
 class _Duplicate:

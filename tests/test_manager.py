@@ -9,13 +9,16 @@ import pytest
 from gwpipe import __version__
 from gwpipe.errors import PluginError
 from gwpipe.hooks import specs as hookspecs
-from gwpipe.hooks.manager import BUILTIN_PLUGINS, call_each, create_manager, plugin_infos, results_of_type
+from gwpipe.hooks.calls import owner
+from gwpipe.hooks.manager import CORE_PLUGINS, builtin_names, create_manager, plugin_infos
 from gwpipe.hooks.specs import hookimpl
+from gwpipe.plugins import BUILTIN
 
 
-def test_builtins_registered_in_tuple_order() -> None:
+def test_plugins_registered_in_reverse_call_order() -> None:
+    # pluggy calls the plugin registered last first: the registry order is the reverse of registration
     pm = create_manager(entry_points=False)
-    assert [name for name, _ in pm.list_name_plugin()] == list(BUILTIN_PLUGINS)
+    assert [name for name, _ in pm.list_name_plugin()] == list(reversed([*CORE_PLUGINS, *BUILTIN]))
 
 
 def test_block_by_name() -> None:
@@ -39,27 +42,32 @@ class _Raiser:
         raise ValueError("broken on purpose")
 
 
-class _Lister:
+class _First:
     @hookimpl(tryfirst=True)
-    def gwpipe_resources(self, spec: Any) -> Any:
-        return ["first"]
+    def gwpipe_spec_schema(self) -> Any:
+        return {}
 
 
-def test_call_each_names_plugin_and_hook() -> None:
+class _Last:
+    @hookimpl(trylast=True)
+    def gwpipe_spec_schema(self) -> Any:
+        return {}
+
+
+def test_a_failing_implementation_names_plugin_and_hook() -> None:
     pm = create_manager(entry_points=False)
     pm.register(_Raiser(), name="raiser")
     with pytest.raises(PluginError) as info:
-        call_each(pm, "gwpipe_resources", spec=_spec())
+        pm.hook.gwpipe_resources(spec=_spec())
     assert [str(p) for p in info.value.problems] == ["plugin 'raiser': gwpipe_resources: ValueError: broken on purpose"]
 
 
-def test_call_each_order_honours_tryfirst_and_registration() -> None:
-    pm = create_manager(entry_points=False, blocked=[n for n in BUILTIN_PLUGINS if n != "http"])
-    pm.register(_Lister(), name="lister")
-    results = call_each(pm, "gwpipe_spec_schema")
-    assert [name for name, _ in results] == ["http"]
-    order = [name for name, _ in call_each(pm, "gwpipe_resources", spec=_spec())]
-    assert order == ["lister", "http"]
+def test_call_order_honours_tryfirst_and_registry() -> None:
+    pm = create_manager(entry_points=False, blocked=[n for n in BUILTIN if n not in ("http", "tls")])
+    assert [owner(r) for r in pm.hook.gwpipe_spec_schema()] == ["http", "tls"]
+    pm.register(_Last(), name="last")
+    pm.register(_First(), name="first")
+    assert [owner(r) for r in pm.hook.gwpipe_spec_schema()] == ["first", "http", "tls", "last"]
 
 
 def _spec() -> Any:
@@ -70,17 +78,37 @@ def _spec() -> Any:
     return Spec("dev", "dev.yaml", {"namespace": "shop"}, {}, Path.cwd())
 
 
-def test_results_of_type() -> None:
-    assert results_of_type([("a", None), ("b", [1])], "gwpipe_check", int, "int") == [("a", []), ("b", [1])]
+class _Tuple:
+    @hookimpl
+    def gwpipe_check(self, spec: Any, objects: Any) -> Any:
+        return ()
+
+
+class _Nothing:
+    @hookimpl
+    def gwpipe_check(self, spec: Any, objects: Any) -> Any:
+        return None
+
+
+def test_results_are_checked_against_the_hook_contract() -> None:
+    pm = create_manager(entry_points=False, blocked=["objects", "schema", "analysis"])
+    pm.register(_Nothing(), name="nothing")
+    results = pm.hook.gwpipe_check(spec=_spec(), objects=[])
+    # None counts as empty: pluggy leaves it out
+    assert [owner(r) for r in results] == ["secrets", "logging", "gateway_split", "pilot_filter", "gitops"]
+    assert results == [[]] * 5
+    pm.register(_Tuple(), name="tuple")
     with pytest.raises(PluginError) as info:
-        results_of_type([("a", (1,))], "gwpipe_check", int, "int")
-    assert str(info.value) == "plugin 'a': gwpipe_check: must return a list of int, got tuple"
+        pm.hook.gwpipe_check(spec=_spec(), objects=[])
+    assert str(info.value) == "plugin 'tuple': gwpipe_check: must return a list of Finding, got tuple"
 
 
 def test_plugin_infos_list_versions_and_hooks() -> None:
     pm = create_manager(entry_points=False)
     infos = {i.name: i for i in plugin_infos(pm)}
-    assert list(infos) == list(BUILTIN_PLUGINS)
+    assert list(infos) == list(builtin_names())
+    assert infos["schema"].hooks == ("gwpipe_check",)
+    assert infos["commands"].builtin
     http = infos["http"]
     assert http.version == __version__
     assert http.builtin

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gwpipe.hooks import specs as hookspecs
-from gwpipe.hooks.manager import BUILTIN_PLUGINS
+from gwpipe.plugins import BUILTIN
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"
@@ -52,7 +52,14 @@ def test_hook_is_exercised_by_a_test(hook: str) -> None:
     assert users, f"no test exercises {hook}"
 
 
-@pytest.mark.parametrize("name", BUILTIN_PLUGINS)
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_has_its_own_test(hook: str) -> None:
+    """Strict by name, as datasette does: a test function `test_hook_<hook>` somewhere under tests/."""
+    pattern = re.compile(rf"^def test_hook_{hook}\(", re.M)
+    assert any(pattern.search(text) for text in _test_sources().values()), f"no test function test_hook_{hook}"
+
+
+@pytest.mark.parametrize("name", BUILTIN)
 def test_builtin_plugin_documented(name: str) -> None:
     doc = REPO / "docs" / "plugins" / f"{name}.md"
     assert doc.is_file(), f"missing {doc.relative_to(REPO)}"
@@ -61,7 +68,7 @@ def test_builtin_plugin_documented(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", BUILTIN_PLUGINS)
+@pytest.mark.parametrize("name", BUILTIN)
 def test_builtin_plugin_tested(name: str) -> None:
     # a plugin's unit tests are tests/plugins/test_<name>.py, or a folder tests/<name>/ when they need several files
     files = [TESTS / "plugins" / f"test_{name}.py", *sorted((TESTS / name).glob("test_*.py"))]

@@ -10,12 +10,11 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from gwpipe import __version__
-from gwpipe.cli import options
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_REPO = Path(".gwpipe") / "gitops"
@@ -80,25 +79,95 @@ def _print_traceback() -> None:
     click.echo(redact(traceback.format_exc()).rstrip("\n"), err=True)
 
 
-class _LazyGroup(click.Group):
-    """A group whose commands in `gwpipe.cli.commands` are imported only when named (or listed by --help)."""
+class _PluginCommands(click.Group):
+    """A group whose commands come from the `gwpipe_commands` hook, each imported only when run or listed."""
 
-    lazy: ClassVar[dict[str, str]] = {
-        name: f"{__package__}.commands.{name}" for name in ("analyze", "propose", "check", "certs", "status")
-    }
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # per set of blocked plugins: tests run several command lines in one process
+        self._tables: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
+        self._loaded: dict[tuple[str, str], click.Command] = {}
+        self._blocked: tuple[str, ...] = ()
+
+    def command_table(self) -> dict[str, tuple[str, str]]:
+        """Command name -> (plugin, "module:attribute"), from every plugin; one name twice is an error."""
+        if self._blocked not in self._tables:
+            with failures():
+                self._tables[self._blocked] = _command_table(self._blocked)
+        return self._tables[self._blocked]
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # a blocked plugin is never imported, not even to ask for its commands
+        self._blocked = _blocked_in(args)
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
+        return sorted(self.command_table())
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy and cmd_name not in self.commands:
-            import importlib
+        entry = self.command_table().get(cmd_name)
+        if entry is None:
+            return None
+        if entry not in self._loaded:
+            with failures():
+                self._loaded[entry] = _load_command(cmd_name, *entry)
+        return self._loaded[entry]
 
-            self.add_command(importlib.import_module(self.lazy[cmd_name]).command, cmd_name)
-        return super().get_command(ctx, cmd_name)
+
+def _blocked_in(args: list[str]) -> tuple[str, ...]:
+    """The `--block NAME` values on a command line, before click parses the subcommand's options."""
+    blocked = []
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--block" and index + 1 < len(args):
+            blocked.append(args[index + 1])
+        elif arg.startswith("--block="):
+            blocked.append(arg.removeprefix("--block="))
+    return tuple(blocked)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _command_table(blocked: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    from gwpipe.errors import PluginError, Problem
+    from gwpipe.hooks.calls import owner
+    from gwpipe.hooks.manager import create_manager
+
+    table: dict[str, tuple[str, str]] = {}
+    for commands in create_manager(blocked=blocked).hook.gwpipe_commands():
+        plugin = owner(commands)
+        for name, target in commands.items():
+            if name in table:
+                raise PluginError(
+                    Problem(
+                        f"plugin {plugin!r}: gwpipe_commands",
+                        f"command {name!r} is also registered by plugin {table[name][0]!r}",
+                    )
+                )
+            table[name] = (plugin, target)
+    return table
+
+
+def _load_command(name: str, plugin: str, target: str) -> click.Command:
+    import importlib
+
+    from gwpipe.errors import PluginError, Problem
+
+    module, _, attribute = target.partition(":")
+    try:
+        command = getattr(importlib.import_module(module), attribute)
+    except Exception as exc:  # noqa: BLE001 - a broken plugin command must not crash gwpipe
+        raise PluginError(
+            Problem(f"plugin {plugin!r}", f"command {name!r} cannot be loaded: {type(exc).__name__}: {exc}")
+        ) from None
+    if not isinstance(command, click.Command):
+        what = f"{target} is a {type(command).__name__}, not a click.Command"
+        raise PluginError(Problem(f"plugin {plugin!r}", f"command {name!r} cannot be loaded: {what}"))
+    return command
+
+
+@click.group(cls=_PluginCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gwpipe")
 @click.option("--debug", is_flag=True, help="Show tracebacks for failures.")
 def main(debug: bool) -> None:
@@ -157,204 +226,6 @@ def _pipeline(blocked: tuple[str, ...], templates: tuple[str, ...], **settings: 
     from gwpipe.engine import Options, Pipeline
 
     return Pipeline(Options(templates=[Path(os.path.abspath(t)) for t in templates], blocked=list(blocked), **settings))
-
-
-@main.command()
-@options.targets
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="Write the rendered tree to this folder instead of committing."
-)
-@click.option(
-    "--repo",
-    type=click.Path(path_type=Path),
-    envvar="GWPIPE_REPO",
-    help=f"GitOps repository to commit to [default: {DEFAULT_REPO}, created on first use].",
-)
-@click.option("--allow-empty", is_flag=True, help="Allow a render that empties an environment.")
-@click.option("--allow-delete", is_flag=True, help="Allow deleting most of an environment, or a Gateway.")
-@click.option("--allow-move", is_flag=True, help="Allow repointing the Argo CD/Flux objects at another folder.")
-@click.option(
-    "--fail-on",
-    type=click.Choice(["Error", "Warning"]),
-    default="Error",
-    show_default=True,
-    help="Lowest finding level that stops the render.",
-)
-@options.common
-def render(
-    targets: tuple[str, ...],
-    all_envs: bool,
-    specs_dir: Path,
-    blocked: tuple[str, ...],
-    templates: tuple[str, ...],
-    out: Path | None,
-    repo: Path | None,
-    allow_empty: bool,
-    allow_delete: bool,
-    allow_move: bool,
-    fail_on: str,
-    debug: bool,
-    output: str,
-) -> None:
-    """Render environments (names or spec files) and commit them, or write them with --out."""
-    _set_common(debug, output)
-    with failures():
-        from gwpipe.engine import preflight, write_bundle
-        from gwpipe.git.commit import commit_bundles
-
-        specs = resolve_specs(targets, all_envs, specs_dir)
-        pipeline = _pipeline(
-            blocked,
-            templates,
-            allow_empty=allow_empty,
-            allow_delete=allow_delete,
-            allow_move=allow_move,
-            fail_level=fail_on,
-        )
-        bundles = []
-        with _progress(len(specs)) as step:
-            for index, (path, root) in enumerate(specs):
-                # the last environment's checks may run while its commit is prepared: they settle
-                # before anything is put in place (earlier ones settle here, so errors keep their order)
-                last = index == len(specs) - 1 and out is None
-                bundles.append(pipeline.build(pipeline.load(path, root), defer_checks=last))
-                step()
-        if out is not None:
-            preflight(bundles, out, pipeline.options)  # all or nothing: every folder's guards before any write
-            results = [write_bundle(bundle, out, pipeline.options) for bundle in bundles]
-        else:
-            results = commit_bundles(bundles, repo or DEFAULT_REPO, pipeline.options, create=repo is None)
-        _report(results)
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[], None]]:
-    """A progress bar on a terminal when many environments render; silent otherwise."""
-    if total < 3 or not sys.stderr.isatty():
-        yield lambda: None
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as progress:
-        task = progress.add_task("rendering", total=total)
-        yield lambda: progress.advance(task)
-
-
-def _report(results: list[Any]) -> None:
-    if STATE.output == "json":
-        click.echo(json.dumps({"ok": True, "results": [r.as_dict() for r in results]}, indent=2, sort_keys=True))
-        return
-    for result in results:
-        for finding in result.findings:
-            click.echo(f"{finding.level.lower()}: {finding}", err=True)
-        c = result.change
-        if c.empty:
-            click.echo(f"{result.environment}: {result.objects} objects, no changes ({result.target})")
-            continue
-        summary = f"files: {len(c.added)} added, {len(c.changed)} changed, {len(c.removed)} removed"
-        done = f"committed {result.commit[:12]}" if result.commit else "written"
-        click.echo(f"{result.environment}: {result.objects} objects; {summary}; {done} ({result.target})")
-
-
-@main.command()
-@options.targets
-@options.common
-def validate(
-    targets: tuple[str, ...],
-    all_envs: bool,
-    specs_dir: Path,
-    blocked: tuple[str, ...],
-    templates: tuple[str, ...],
-    debug: bool,
-    output: str,
-) -> None:
-    """Validate specs only; writes nothing."""
-    _set_common(debug, output)
-    with failures():
-        from gwpipe.errors import SpecError
-
-        specs = resolve_specs(targets, all_envs, specs_dir)
-        pipeline = _pipeline(blocked, templates)
-        problems: list[Any] = []
-        names: list[str] = []
-        for path, root in specs:
-            try:
-                names.append(pipeline.load(path, root).name)
-            except SpecError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise SpecError(*problems)
-        if STATE.output == "json":
-            click.echo(json.dumps({"ok": True, "environments": names}))
-        else:
-            for name in names:
-                click.echo(f"{name}: valid")
-
-
-@main.command()
-@options.targets
-@click.option(
-    "--repo", type=click.Path(path_type=Path), envvar="GWPIPE_REPO", help="GitOps repository to compare with."
-)
-@options.common
-def plan(
-    targets: tuple[str, ...],
-    all_envs: bool,
-    specs_dir: Path,
-    blocked: tuple[str, ...],
-    templates: tuple[str, ...],
-    repo: Path | None,
-    debug: bool,
-    output: str,
-) -> None:
-    """Show what a render would change in the GitOps repository (an ingress plan); writes nothing."""
-    _set_common(debug, output)
-    with failures():
-        from gwpipe.tree.files import read_tree
-        from gwpipe.tree.plan import compute_plan
-
-        specs = resolve_specs(targets, all_envs, specs_dir)
-        pipeline = _pipeline(blocked, templates)
-        root = repo or DEFAULT_REPO
-        plans = []
-        for path, spec_root in specs:
-            bundle = pipeline.build(pipeline.load(path, spec_root))
-            plans.append(compute_plan(bundle.spec.name, read_tree(root / bundle.spec.name), bundle.files))
-        if STATE.output == "json":
-            click.echo(json.dumps({"ok": True, "plans": [p.as_dict() for p in plans]}, indent=2, sort_keys=True))
-            return
-        for ingress_plan in plans:
-            click.echo(ingress_plan.to_text(), nl=False)
-
-
-@main.command()
-@options.plugins
-@options.common
-def plugins(blocked: tuple[str, ...], templates: tuple[str, ...], debug: bool, output: str) -> None:
-    """List plugins with their versions, hooks and spec keys."""
-    _set_common(debug, output)
-    with failures():
-        from gwpipe.hooks.manager import plugin_infos
-
-        pipeline = _pipeline(blocked, templates)
-        rows = [
-            {
-                "name": i.name,
-                "version": i.version,
-                "builtin": i.builtin,
-                "hooks": list(i.hooks),
-                "spec_keys": pipeline.schema.keys_of(i.name),
-            }
-            for i in plugin_infos(pipeline.pm)
-        ]
-        if STATE.output == "json":
-            click.echo(json.dumps(rows, indent=2))
-            return
-        for row in rows:
-            origin = "built-in" if row["builtin"] else "external"
-            click.echo(f"{row['name']} {row['version']} ({origin})")
-            click.echo(f"  hooks: {', '.join(row['hooks']) or '-'}")
-            click.echo(f"  spec keys: {', '.join(row['spec_keys']) or '-'}")
 
 
 def run() -> None:

@@ -1,7 +1,8 @@
-"""The plugin manager: built-ins from an explicit tuple, third parties from entry points, blocking."""
+"""The plugin manager: core plugins, built-ins from the plugins registry, third parties from entry points, blocking."""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,22 +10,22 @@ from typing import Any
 
 import pluggy
 
-from gwpipe.errors import PluginError, Problem
+from gwpipe.errors import PluginError, Problem, UsageError
 from gwpipe.hooks import specs as hookspecs
+from gwpipe.hooks.calls import guard_plugin
+from gwpipe.plugins import BUILTIN, ESSENTIAL
 
-# The order is the order of gwpipe_modify_resources: a plugin that edits another's objects comes after it.
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "http",
-    "tls",
-    "redirect",
-    "mtls",
-    "tcp",
-    "logging",
-    "gateway_split",
-    "pilot_filter",
-    "gitops",
-)
-ESSENTIAL_PLUGINS = frozenset({"http"})
+# The core's own plugins: commands and checks. A module each, imported when the manager is created,
+# so they must keep their heavy imports inside the hook implementations.
+CORE_PLUGINS: dict[str, str] = {
+    "commands": "gwpipe.cli.builtin",
+    "objects": "gwpipe.checks.builtin.objects",
+    "secrets": "gwpipe.checks.builtin.secrets",
+    "schema": "gwpipe.checks.builtin.schema",
+    "analysis": "gwpipe.checks.builtin.analysis",
+}
+# the commands, and the promise that private keys never enter the GitOps tree
+ESSENTIAL_CORE = frozenset({"commands", "secrets"})
 ENTRY_POINT_GROUP = "gwpipe"
 
 
@@ -38,28 +39,60 @@ class PluginInfo:
     hooks: tuple[str, ...]
 
 
-def create_manager(blocked: Iterable[str] = (), entry_points: bool = True) -> pluggy.PluginManager:
-    """A manager with the built-ins registered in order, then entry-point plugins, minus `blocked`."""
+class Manager(pluggy.PluginManager):
+    """A pluggy manager whose hook implementations fail, return and trace in gwpipe's terms (see hooks.calls)."""
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        registered = super().register(plugin, name)
+        if registered is not None:
+            guard_plugin(self, plugin)
+        return registered
+
+
+def builtin_names() -> tuple[str, ...]:
+    """Every plugin that ships with gwpipe: the feature plugins in registry order, then the core's own."""
+    return (*BUILTIN, *CORE_PLUGINS)
+
+
+def create_manager(
+    blocked: Iterable[str] = (), entry_points: bool = True, plugins: Iterable[tuple[str, object]] = ()
+) -> pluggy.PluginManager:
+    """A manager calling core plugins, built-ins in registry order, entry-point plugins by name, then `plugins`.
+
+    pluggy calls implementations last registered first, so plugins are registered in reverse call order
+    (a plugin registered on the returned manager later is called before all of them: pass it in `plugins`).
+    """
     blocked = set(blocked)
-    essential = blocked & ESSENTIAL_PLUGINS
+    essential = blocked & (ESSENTIAL | ESSENTIAL_CORE)
     if essential:
         raise PluginError(Problem(f"plugin {sorted(essential)[0]!r}", "is essential and cannot be blocked"))
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    plugins = list(plugins)
+    found = _entry_points() if entry_points else []
+    _refuse_unknown(blocked, [*builtin_names(), *(ep.name for ep in found), *(name for name, _ in plugins)])
+    pm = Manager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for name in blocked:
         pm.set_blocked(name)
-    for name in BUILTIN_PLUGINS:
-        if name in blocked:
-            continue
-        module = importlib.import_module(f"gwpipe.plugins.{name}")
-        _register(pm, module, name)
-    if entry_points:
-        _load_entry_points(pm)
+    ordered: list[tuple[str, object]] = [
+        (name, importlib.import_module(module)) for name, module in CORE_PLUGINS.items() if name not in blocked
+    ]
+    ordered += [(name, importlib.import_module(f"gwpipe.plugins.{name}")) for name in BUILTIN if name not in blocked]
+    ordered += _load_entry_points(found, blocked)
+    ordered += [(name, plugin) for name, plugin in plugins if name not in blocked]
+    for name, plugin in reversed(ordered):
+        _register(pm, plugin, name)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(Problem(f"plugin {pm.get_name(exc.plugin)!r}", _one_line(exc))) from None
     return pm
+
+
+def _refuse_unknown(blocked: set[str], known: list[str]) -> None:
+    for name in sorted(blocked - set(known)):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(Problem("--block", f"no plugin named {name!r}{hint}"))
 
 
 def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
@@ -76,71 +109,46 @@ def _one_line(exc: Exception) -> str:
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
+def _entry_points() -> list[Any]:
     from importlib.metadata import entry_points
 
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
-            if pm.has_plugin(ep.name) and not pm.is_blocked(ep.name):
-                raise PluginError(Problem(f"plugin {ep.name!r}", "entry point name clashes with a built-in plugin"))
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+
+
+def _load_entry_points(found: list[Any], blocked: set[str]) -> list[tuple[str, object]]:
+    builtins = set(builtin_names())
+    loaded: list[tuple[str, object]] = []
+    for ep in found:
+        if ep.name in blocked:
             continue
+        if ep.name in builtins:
+            raise PluginError(Problem(f"plugin {ep.name!r}", "entry point name clashes with a built-in plugin"))
         try:
             plugin = ep.load()
         except Exception as exc:  # noqa: BLE001 - a broken third-party plugin must not crash gwpipe
             raise PluginError(Problem(f"plugin {ep.name!r}", f"cannot be loaded: {exc}")) from None
-        _register(pm, plugin, ep.name)
+        loaded.append((ep.name, plugin))
         dist = getattr(ep, "dist", None)
         if dist is not None:
             _DIST_VERSIONS[ep.name] = dist.version
+    return loaded
 
 
 _DIST_VERSIONS: dict[str, str] = {}
 
 
-def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-    """Call `hook` on every plugin in registration order; an exception names plugin and hook."""
-    caller = getattr(pm.hook, hook)
-    results: list[tuple[str, Any]] = []
-    impls = caller.get_hookimpls()
-    # registration order, with tryfirst/trylast honoured, so built-ins edit before third parties
-    impls = sorted(impls, key=lambda i: 0 if i.tryfirst else (2 if i.trylast else 1))
-    for impl in impls:
-        wanted = {k: v for k, v in kwargs.items() if k in impl.argnames}
-        try:
-            result = impl.function(**wanted)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise PluginError(Problem(f"plugin {impl.plugin_name!r}: {hook}", f"{type(exc).__name__}: {exc}")) from exc
-        results.append((impl.plugin_name, result))
-    return results
-
-
-def results_of_type(results: list[tuple[str, Any]], hook: str, item: type, what: str) -> list[tuple[str, list[Any]]]:
-    """Each plugin's result as a list of `item` (None counts as empty); anything else names plugin and hook."""
-    checked = []
-    for plugin, result in results:
-        if result is None:
-            result = []
-        if not isinstance(result, list) or not all(isinstance(x, item) for x in result):
-            raise PluginError(
-                Problem(f"plugin {plugin!r}: {hook}", f"must return a list of {what}, got {type(result).__name__}")
-            )
-        checked.append((plugin, result))
-    return checked
-
-
 def plugin_infos(pm: pluggy.PluginManager) -> list[PluginInfo]:
-    """Every registered plugin with its version and implemented hooks, built-ins first."""
+    """Every registered plugin with its version and implemented hooks: built-ins first, in registry order."""
     from gwpipe import __version__
 
+    builtins = builtin_names()
     infos = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
         hooks = tuple(sorted(c.name for c in pm.get_hookcallers(plugin) or []))
-        builtin = name in BUILTIN_PLUGINS
+        builtin = name in builtins
         version = __version__ if builtin else _DIST_VERSIONS.get(name, getattr(plugin, "__version__", "unknown"))
         infos.append(PluginInfo(name, version, builtin, hooks))
-    order = {n: i for i, n in enumerate(BUILTIN_PLUGINS)}
+    order = {n: i for i, n in enumerate(builtins)}
     return sorted(infos, key=lambda i: (order.get(i.name, len(order)), i.name))

@@ -89,3 +89,17 @@ def gwpipe_template_folders() -> dict[str, str]:
     need not implement this; third-party plugins return their own. User override folders are
     searched before all of these.
     """
+
+
+@hookspec
+def gwpipe_commands() -> dict[str, str]:
+    """Collect subcommands: command name -> "module:attribute" of a click.Command, imported only when that command runs or help lists it.
+
+    Called once per ``gwpipe`` invocation, when the command line is parsed (before any option of
+    the subcommand is read, so ``--block`` does not apply to it). Return a mapping from the
+    subcommand's name (``status``) to the import path of a ``click.Command`` in the form
+    ``"package.module:attribute"``. The module is imported only when the command runs or when
+    ``gwpipe --help`` lists it; keep the plugin module itself cheap to import. Two plugins
+    registering one name are a PluginError naming both; a command that cannot be imported is a
+    PluginError naming plugin and command. The core's ``commands`` plugin registers gwpipe's own.
+    """

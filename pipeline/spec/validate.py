@@ -9,7 +9,7 @@ import pluggy
 
 from gwpipe.checks.secrets import find_secrets
 from gwpipe.errors import PluginError, Problem, SpecError
-from gwpipe.hooks.manager import call_each, results_of_type
+from gwpipe.hooks.calls import owner
 from gwpipe.spec.fastvalidate import FastValidator, Unsupported
 from gwpipe.spec.load import Spec
 from gwpipe.spec.yamlload import format_path
@@ -138,9 +138,8 @@ def build_schema(pm: pluggy.PluginManager) -> SpecSchema:
     schema: dict[str, Any] = copy.deepcopy(CORE_SCHEMA)
     owners = dict.fromkeys(CORE_SCHEMA, CORE_OWNER)
     pending: list[tuple[str, str, dict[str, Any]]] = []
-    for plugin, fragment in call_each(pm, "gwpipe_spec_schema"):
-        if not isinstance(fragment, dict):
-            raise PluginError(Problem(f"plugin {plugin!r}: gwpipe_spec_schema", "must return a dict"))
+    for fragment in pm.hook.gwpipe_spec_schema():
+        plugin = owner(fragment)
         pending.extend((plugin, loc, copy.deepcopy(rules)) for loc, rules in fragment.items())
     # top-level fragments first, so nested locations can name keys another plugin declares
     pending.sort(key=lambda item: item[1].count(".") + (0 if item[1] == "" else 1))
@@ -188,8 +187,7 @@ def validate_spec(spec: Spec, schema: SpecSchema, pm: pluggy.PluginManager) -> N
 
         problems = _secret_problems(spec, spec.data, ()) + schema_problems(spec, schema)
     if not problems:
-        results = call_each(pm, "gwpipe_validate_spec", spec=spec)
-        for _plugin, found in results_of_type(results, "gwpipe_validate_spec", Problem, "Problem"):
+        for found in pm.hook.gwpipe_validate_spec(spec=spec):
             problems.extend(found)
     if problems:
         problems.sort(key=lambda p: _sort_key(p.where))

@@ -1,0 +1,12 @@
+"""The `commands` core plugin: gwpipe's own subcommands, registered through `gwpipe_commands` like any plugin's."""
+
+from __future__ import annotations
+
+from gwpipe.hooks.specs import hookimpl
+
+_COMMANDS = ("analyze", "certs", "check", "plan", "plugins", "propose", "render", "status", "validate")
+
+
+@hookimpl
+def gwpipe_commands() -> dict[str, str]:
+    return {name: f"gwpipe.cli.commands.{name}:command" for name in _COMMANDS}

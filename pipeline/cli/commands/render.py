@@ -1,0 +1,112 @@
+"""The `gwpipe render` command: render environments and commit them, or write them to a folder."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gwpipe.cli import options
+from gwpipe.cli.main import DEFAULT_REPO, STATE, _pipeline, _set_common, failures, resolve_specs
+
+
+@click.command(name="render")
+@options.targets
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Write the rendered tree to this folder instead of committing."
+)
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path),
+    envvar="GWPIPE_REPO",
+    help=f"GitOps repository to commit to [default: {DEFAULT_REPO}, created on first use].",
+)
+@click.option("--allow-empty", is_flag=True, help="Allow a render that empties an environment.")
+@click.option("--allow-delete", is_flag=True, help="Allow deleting most of an environment, or a Gateway.")
+@click.option("--allow-move", is_flag=True, help="Allow repointing the Argo CD/Flux objects at another folder.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["Error", "Warning"]),
+    default="Error",
+    show_default=True,
+    help="Lowest finding level that stops the render.",
+)
+@options.common
+def command(
+    targets: tuple[str, ...],
+    all_envs: bool,
+    specs_dir: Path,
+    blocked: tuple[str, ...],
+    templates: tuple[str, ...],
+    out: Path | None,
+    repo: Path | None,
+    allow_empty: bool,
+    allow_delete: bool,
+    allow_move: bool,
+    fail_on: str,
+    debug: bool,
+    output: str,
+) -> None:
+    """Render environments (names or spec files) and commit them, or write them with --out."""
+    _set_common(debug, output)
+    with failures():
+        from gwpipe.engine import preflight, write_bundle
+        from gwpipe.git.commit import commit_bundles
+
+        specs = resolve_specs(targets, all_envs, specs_dir)
+        pipeline = _pipeline(
+            blocked,
+            templates,
+            allow_empty=allow_empty,
+            allow_delete=allow_delete,
+            allow_move=allow_move,
+            fail_level=fail_on,
+        )
+        bundles = []
+        with _progress(len(specs)) as step:
+            for index, (path, root) in enumerate(specs):
+                # the last environment's checks may run while its commit is prepared: they settle
+                # before anything is put in place (earlier ones settle here, so errors keep their order)
+                last = index == len(specs) - 1 and out is None
+                bundles.append(pipeline.build(pipeline.load(path, root), defer_checks=last))
+                step()
+        if out is not None:
+            preflight(bundles, out, pipeline.options)  # all or nothing: every folder's guards before any write
+            results = [write_bundle(bundle, out, pipeline.options) for bundle in bundles]
+        else:
+            results = commit_bundles(bundles, repo or DEFAULT_REPO, pipeline.options, create=repo is None)
+        _report(results)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal when many environments render; silent otherwise."""
+    if total < 3 or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("rendering", total=total)
+        yield lambda: progress.advance(task)
+
+
+def _report(results: list[Any]) -> None:
+    if STATE.output == "json":
+        click.echo(json.dumps({"ok": True, "results": [r.as_dict() for r in results]}, indent=2, sort_keys=True))
+        return
+    for result in results:
+        for finding in result.findings:
+            click.echo(f"{finding.level.lower()}: {finding}", err=True)
+        c = result.change
+        if c.empty:
+            click.echo(f"{result.environment}: {result.objects} objects, no changes ({result.target})")
+            continue
+        summary = f"files: {len(c.added)} added, {len(c.changed)} changed, {len(c.removed)} removed"
+        done = f"committed {result.commit[:12]}" if result.commit else "written"
+        click.echo(f"{result.environment}: {result.objects} objects; {summary}; {done} ({result.target})")
