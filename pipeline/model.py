@@ -11,15 +11,18 @@ LEVELS = ("Info", "Warning", "Error")
 TIERS = {0: "base", 1: "gateways", 2: "routes"}
 GATEWAYS_TIER = 1
 ROUTES_TIER = 2
+# the folder of cluster-scoped objects (render.objects.object_path), so never a side folder
+CLUSTER_FOLDER = "_cluster"
 
 
 @dataclass(frozen=True)
 class Placement:
     """What the core must know about a request to place it, declared by the plugin that makes it.
 
-    `folder`: "" puts the object in the environment's own tree; a name starting with "_" (e.g. the
-    gitops plugin's `_gitops`; not `_cluster`, the folder of cluster-scoped objects) puts it in a side folder with a kustomization of its own, which the
-    environment's kustomization never lists and the object count of sharding never includes.
+    `folder`: "" puts the object in the environment's own tree; one name starting with "_" puts it in
+    a side folder of that name (a GitOps controller's objects, which its bootstrap applies), with a
+    kustomization of its own that the environment's kustomization never lists; side folders count
+    for no shard. `_cluster` is taken: it holds the cluster-scoped objects of a flat environment.
     `tier`: apply order of shards: 0 installs and everything else, 1 gateways, 2 routes.
     `group`: for routes (tier 2), the routing group their shard is named after (the bound gateway).
     `protected`: deleting the object takes traffic down (controllers ask before pruning it).
@@ -33,8 +36,10 @@ class Placement:
     order: int | None = None
 
     def __post_init__(self) -> None:
-        if self.folder and (not self.folder.startswith("_") or "/" in self.folder or self.folder == "_cluster"):
+        if self.folder and (not self.folder.startswith("_") or "/" in self.folder):
             raise ValueError(f"placement folder must be one name starting with '_', got {self.folder!r}")
+        if self.folder == CLUSTER_FOLDER:
+            raise ValueError(f"placement folder {CLUSTER_FOLDER!r} holds cluster-scoped objects; choose another")
         if self.tier not in TIERS:
             raise ValueError(f"placement tier must be one of {sorted(TIERS)}, got {self.tier!r}")
 
