@@ -328,7 +328,7 @@ def gwpipe_commands() -> dict[str, str]:
 def gwpipe_synced_folders(files: dict[str, bytes]) -> list[str]:
     """The folders the Applications, ApplicationSets and Flux Kustomizations in `_gitops/` sync."""
     found: list[str] = []
-    for path, data in sorted(files.items()):
+    for path, data in files.items():
         if path.startswith(f"{GITOPS_FOLDER}/") and not path.endswith(f"/{KUSTOMIZATION}"):
             found += _synced_paths(data)
     return found
