@@ -1,8 +1,8 @@
-"""Istio facts the core and the built-in plugins share: the `istio` spec key, host matching, TLS settings."""
+"""Istio facts the core and the built-in plugins share: the `istio` spec key, gateway workloads, hosts, TLS."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gwpipe.spec.load import Spec
@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 # defaults of the core `istio` spec key
 DEFAULT_VERSION = "1.28"
 DEFAULT_NAMESPACE = "istio-system"
+DEFAULT_WORKLOAD = "istio-ingressgateway"
 
 TLS_VERSIONS = ("TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3")
 # Istio's ValidCipherSuites (BoringSSL's names without the PSK suites); Istio drops others with a warning
@@ -42,6 +43,40 @@ def target_version(spec: Spec) -> tuple[int, int]:
 def control_namespace(spec: Spec) -> str:
     """The control plane's namespace (`istio.namespace`)."""
     return str((spec.get("istio") or {}).get("namespace", DEFAULT_NAMESPACE))
+
+
+def namespace(spec: Spec) -> str:
+    """The namespace of Gateways and VirtualServices unless an entry names its own."""
+    return str(spec.get("namespace", "default"))
+
+
+def workloads(spec: Spec) -> dict[str, dict[str, Any]]:
+    """Gateway workloads by name; without any, the default `istio-ingressgateway` of an istioctl install."""
+    declared = spec.get("workloads")
+    if declared:
+        return dict(declared)
+    return {
+        DEFAULT_WORKLOAD: {
+            "namespace": control_namespace(spec),
+            "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"},
+            "ports": [
+                {"name": "http2", "port": 80, "targetPort": 8080},
+                {"name": "https", "port": 443, "targetPort": 8443},
+            ],
+        }
+    }
+
+
+def workload_namespace(spec: Spec, name: str) -> str:
+    return str(workloads(spec).get(name, {}).get("namespace", control_namespace(spec)))
+
+
+def gateway_namespace(spec: Spec, gateway: str) -> str:
+    return str((spec.get("gateways") or {}).get(gateway, {}).get("namespace", namespace(spec)))
+
+
+def gateway_workload(spec: Spec, gateway: str) -> str:
+    return str((spec.get("gateways") or {}).get(gateway, {}).get("workload", DEFAULT_WORKLOAD))
 
 
 def host_matches(a: str, b: str) -> bool:

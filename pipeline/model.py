@@ -7,6 +7,45 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LEVELS = ("Info", "Warning", "Error")
+# placement tier -> the name of its shard folders (`1-gateways-00`)
+TIERS = {0: "base", 1: "gateways", 2: "routes"}
+GATEWAYS_TIER = 1
+ROUTES_TIER = 2
+# the folder of cluster-scoped objects (render.objects.object_path), so never a side folder
+CLUSTER_FOLDER = "_cluster"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What the core must know about a request to place it, declared by the plugin that makes it.
+
+    `folder`: "" puts the object in the environment's own tree; one name starting with "_" puts it in
+    a side folder of that name (a GitOps controller's objects, which its bootstrap applies), with a
+    kustomization of its own that the environment's kustomization never lists; side folders count
+    for no shard. `_cluster` is taken: it holds the cluster-scoped objects of a flat environment.
+    `tier`: apply order of shards: 0 installs and everything else, 1 gateways, 2 routes.
+    `group`: for routes (tier 2), the routing group their shard is named after (the bound gateway).
+    `protected`: deleting the object takes traffic down (controllers ask before pruning it).
+    `order`: apply order within the environment when it differs from `tier` (Namespaces: -1).
+    """
+
+    folder: str = ""
+    tier: int = 0
+    group: str | None = None
+    protected: bool = False
+    order: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.folder and (not self.folder.startswith("_") or "/" in self.folder):
+            raise ValueError(f"placement folder must be one name starting with '_', got {self.folder!r}")
+        if self.folder == CLUSTER_FOLDER:
+            raise ValueError(f"placement folder {CLUSTER_FOLDER!r} holds cluster-scoped objects; choose another")
+        if self.tier not in TIERS:
+            raise ValueError(f"placement tier must be one of {sorted(TIERS)}, got {self.tier!r}")
+
+    @property
+    def apply_order(self) -> int:
+        return self.tier if self.order is None else self.order
 
 
 @dataclass
@@ -21,6 +60,7 @@ class ResourceRequest:
     namespace: str | None
     values: dict[str, Any] = field(default_factory=dict)
     contributors: list[str] = field(default_factory=list)
+    placement: Placement = field(default_factory=Placement)
 
     @property
     def key(self) -> tuple[str, str, str]:

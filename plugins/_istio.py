@@ -6,10 +6,20 @@ from typing import Any
 
 from gwpipe import istio as core
 from gwpipe.errors import Problem
+from gwpipe.istio import (
+    DEFAULT_WORKLOAD,
+    gateway_namespace,
+    gateway_workload,
+    namespace,
+    workload_namespace,
+    workloads,
+)
 from gwpipe.model import ResourceRequest, Resources
 from gwpipe.spec.load import Spec
 
-DEFAULT_WORKLOAD = "istio-ingressgateway"
+# the core's gateway facts, re-exported so the plugins keep one import for every Istio fact
+__all__ = ["DEFAULT_WORKLOAD", "gateway_namespace", "gateway_workload", "namespace", "workload_namespace", "workloads"]
+
 # the core `istio` key, under the names the plugins use
 version = core.target_version
 istio_namespace = core.control_namespace
@@ -44,40 +54,6 @@ def networking_api(spec: Spec) -> str:
 
 def telemetry_api(spec: Spec) -> str:
     return "telemetry.istio.io/v1" if version(spec) >= (1, 22) else "telemetry.istio.io/v1alpha1"
-
-
-def namespace(spec: Spec) -> str:
-    """The namespace of Gateways and VirtualServices unless an entry names its own."""
-    return str(spec.get("namespace", "default"))
-
-
-def workloads(spec: Spec) -> dict[str, dict[str, Any]]:
-    """Gateway workloads by name; without any, the default `istio-ingressgateway` of an istioctl install."""
-    declared = spec.get("workloads")
-    if declared:
-        return dict(declared)
-    return {
-        DEFAULT_WORKLOAD: {
-            "namespace": istio_namespace(spec),
-            "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"},
-            "ports": [
-                {"name": "http2", "port": 80, "targetPort": 8080},
-                {"name": "https", "port": 443, "targetPort": 8443},
-            ],
-        }
-    }
-
-
-def workload_namespace(spec: Spec, name: str) -> str:
-    return str(workloads(spec).get(name, {}).get("namespace", istio_namespace(spec)))
-
-
-def gateway_namespace(spec: Spec, gateway: str) -> str:
-    return str((spec.get("gateways") or {}).get(gateway, {}).get("namespace", namespace(spec)))
-
-
-def gateway_workload(spec: Spec, gateway: str) -> str:
-    return str((spec.get("gateways") or {}).get(gateway, {}).get("workload", DEFAULT_WORKLOAD))
 
 
 def hosts_on(spec: Spec, gateway: str) -> list[str]:

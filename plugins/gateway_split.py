@@ -6,7 +6,7 @@ from typing import Any
 
 from gwpipe.errors import Problem
 from gwpipe.hooks.specs import hookimpl
-from gwpipe.model import Finding, RenderedObject, ResourceRequest
+from gwpipe.model import Finding, Placement, RenderedObject, ResourceRequest
 from gwpipe.plugins import _istio as istio
 from gwpipe.spec.load import Spec
 
@@ -139,6 +139,11 @@ def _port_problems(spec: Spec, name: str, workload: dict[str, Any], chosen: str,
 
 
 @hookimpl
+def gwpipe_protected_kinds() -> list[str]:
+    return ["Namespace"]
+
+
+@hookimpl
 def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
     requests: list[ResourceRequest] = []
     for name, workload in installed(spec).items():
@@ -242,6 +247,8 @@ def _injection(spec: Spec, name: str, workload: dict[str, Any]) -> list[Resource
                 name=namespace,
                 namespace=None,
                 values={"labels": label},
+                # created before anything that lives in it; deleting it deletes everything in it
+                placement=Placement(protected=True, order=-1),
             )
         )
     return requests

@@ -6,11 +6,12 @@ from typing import Any
 
 from gwpipe.errors import Problem
 from gwpipe.hooks.specs import hookimpl
-from gwpipe.model import ResourceRequest
+from gwpipe.model import GATEWAYS_TIER, ROUTES_TIER, Placement, ResourceRequest
 from gwpipe.plugins import _istio as istio
 from gwpipe.spec.load import Spec
 
 NAME = "http"
+GATEWAY_PLACEMENT = Placement(tier=GATEWAYS_TIER, protected=True)
 
 _STRING_MATCH = {
     "type": "dict",
@@ -195,6 +196,11 @@ def gateway_ref(spec: Spec, gateway: str, from_namespace: str) -> str:
 
 
 @hookimpl
+def gwpipe_protected_kinds() -> list[str]:
+    return ["Gateway"]
+
+
+@hookimpl
 def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
     requests = []
     api = istio.networking_api(spec)
@@ -216,6 +222,8 @@ def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
                 name=name,
                 namespace=istio.gateway_namespace(spec, name),
                 values={"selector": dict(sorted(selector.items())), "servers": servers},
+                # deleting a Gateway takes its hosts down; shards apply Gateways before the routes bound to them
+                placement=GATEWAY_PLACEMENT,
             )
         )
     for host, entry in sorted(hosts.items()):
@@ -250,6 +258,7 @@ def virtual_service(
             "http": http or [],
             "tcp": tcp or [],
         },
+        placement=Placement(tier=ROUTES_TIER, group=gateway),
     )
 
 

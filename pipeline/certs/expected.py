@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gwpipe import istio
 from gwpipe.certs.coverage import bare_host, uncovered
 from gwpipe.model import RenderedObject
 
@@ -191,8 +192,6 @@ def _attach_certificates(credentials: list[Credential], certificates: list[Expec
 
 def expected_from_bundle(bundle: Any) -> list[Credential]:
     """The credentials a built environment (`gwpipe.engine.Bundle`) expects, using its spec's workloads."""
-    from gwpipe.plugins import _istio as istio
-
     spec = bundle.spec
     workloads = [
         Workload(name, istio.workload_namespace(spec, name), dict(entry.get("labels") or {}))

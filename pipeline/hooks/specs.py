@@ -103,3 +103,33 @@ def gwpipe_commands() -> dict[str, str]:
     registering one name are a PluginError naming both; a command that cannot be imported is a
     PluginError naming plugin and command. The core's ``commands`` plugin registers gwpipe's own.
     """
+
+
+@hookspec
+def gwpipe_protected_kinds() -> list[str]:
+    """Collect the kinds whose object files a write deletes only with ``--allow-delete``.
+
+    Called when a write (render, commit or proposal) would delete object files that the new
+    render no longer has, before refusing or allowing it; the request that made such a file is
+    gone, so its kind is all that is left to judge it by. Return kind names (``"Gateway"``); the
+    guard refuses to delete any file ``<namespace>/<kind lower-case>-<name>.yaml`` of a returned
+    kind. Every plugin's kinds count (the union); an empty list protects nothing. The answer must
+    not depend on any spec: every installed plugin is asked, blocked or not, because the files
+    being deleted may come from an earlier render that used it.
+    """
+
+
+@hookspec
+def gwpipe_synced_folders(files: dict[str, bytes]) -> list[str]:
+    """Collect the folders of the GitOps repository that the controller objects in a tree sync.
+
+    Called with a written environment tree (its committed files, or the files a render would
+    write), relative path -> exact bytes, when a write or a plan compares the two to detect a
+    move (the controllers repointed at another folder, which prunes and recreates every object).
+    Return the repository-relative folders this plugin's controller objects in ``files`` sync
+    (``"clusters/dev"``, or a shard ``"clusters/dev/1-gateways-00"``; the core folds shards into
+    their environment folder); files this plugin did not write, or cannot parse, contribute
+    nothing. Every plugin's folders count (the union); empty lists from all plugins mean the tree
+    has no controller objects, and then nothing is a move. Every installed plugin is asked,
+    blocked or not, as the committed tree may come from an earlier render that used it.
+    """

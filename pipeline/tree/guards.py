@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gwpipe.errors import Problem, WriteError
+from gwpipe.tree.declared import protected_kinds
 from gwpipe.tree.layout import KUSTOMIZATION
 
 DELETE_RATIO = 0.5
-
-
-_GUARDED_KINDS = ("namespace-", "gateway-")
 
 
 @dataclass
@@ -49,8 +48,13 @@ def _identity(path: str) -> str:
     return "/".join(path.split("/")[-2:])
 
 
-def guard_deletions(change: TreeChange, where: str, allow_empty: bool, allow_delete: bool) -> None:
-    """Refuse a render that empties the folder, deletes most of it, or removes a Gateway or Namespace."""
+def guard_deletions(
+    change: TreeChange, where: str, allow_empty: bool, allow_delete: bool, protected: Iterable[str] | None = None
+) -> None:
+    """Refuse a render that empties the folder, deletes most of it, or removes an object of a protected kind.
+
+    `protected` names the kinds; by default those the installed plugins declare (`gwpipe_protected_kinds`).
+    """
     kept = {_identity(p) for p in change.added if _is_object(p)}
     objects = [p for p in change.removed if _is_object(p) and _identity(p) not in kept]
     existing = change.existing - change.existing_kustomizations
@@ -68,11 +72,13 @@ def guard_deletions(change: TreeChange, where: str, allow_empty: bool, allow_del
     # --allow-empty already confirmed deleting everything; asking again for --allow-delete helps no one
     if allow_delete or not objects or (remaining == 0 and allow_empty):
         return
-    guarded = [p for p in objects if Path(p).name.startswith(_GUARDED_KINDS)]
     if existing and len(objects) / existing > DELETE_RATIO:
         raise WriteError(
             Problem(where, f"render would delete {len(objects)} of {existing} object files: {', '.join(objects[:10])}"),
             Problem(where, "pass --allow-delete to confirm"),
         )
+    # object files are named `<kind lower-case>-<name>.yaml` (render.objects.object_path)
+    prefixes = tuple(f"{kind.lower()}-" for kind in sorted(protected_kinds() if protected is None else protected))
+    guarded = [p for p in objects if prefixes and Path(p).name.startswith(prefixes)]
     if guarded:
         raise WriteError(Problem(where, f"render would delete {', '.join(guarded)}; pass --allow-delete to confirm"))

@@ -1,4 +1,4 @@
-"""Where each object goes in an environment folder: flat or sharded by tier, `_gitops`, kustomizations."""
+"""Where each object goes in an environment folder: flat or sharded by tier, side folders, kustomizations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import yaml
 
-from gwpipe.model import RenderedObject, ResourceRequest
+from gwpipe.model import ROUTES_TIER, TIERS, RenderedObject, ResourceRequest
 from gwpipe.render.objects import object_path
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter is ~10x faster when present
@@ -23,21 +23,6 @@ KUSTOMIZATION = "kustomization.yaml"
 MAX_SHARD_OBJECTS = 250
 
 
-# Argo CD / Flux objects live here, outside the environment's own kustomization: the controller's
-# bootstrap applies this folder, and the objects in it point at the environment (or its shards)
-GITOPS_FOLDER = "_gitops"
-
-
-CONTROLLER_GROUPS = frozenset({"argoproj.io", "source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"})
-
-
-# tiers give shards (and Argo CD sync waves / Flux dependsOn) their order: installs, then Gateways, then routes
-_TIERS = {"Gateway": 1, "VirtualService": 2, "HTTPRoute": 2, "TLSRoute": 2, "TCPRoute": 2, "GRPCRoute": 2}
-
-
-_TIER_NAMES = ("base", "gateways", "routes")
-
-
 _GROUP_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -47,14 +32,18 @@ def kustomization(paths: Iterable[str]) -> bytes:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False).encode()
 
 
-def is_controller(request: ResourceRequest) -> bool:
-    """True for Argo CD and Flux objects, which go to the `_gitops` folder, not into the environment."""
-    return request.api_version.split("/")[0] in CONTROLLER_GROUPS
+def is_side_folder(folder: str) -> bool:
+    """A top-level folder of its own (a request's `placement.folder`), outside the environment's kustomization."""
+    return folder.startswith("_") and "/" not in folder
 
 
-def tier_of(request: ResourceRequest) -> int:
-    """0 for installs, certificates and everything else, 1 for Gateways, 2 for routes."""
-    return _TIERS.get(request.kind, 0)
+def side_folders(files: Iterable[str]) -> set[str]:
+    """The side folders of a written tree: top-level `_name` folders with a kustomization of their own.
+
+    `_cluster` (cluster-scoped objects of a flat environment) starts with "_" too, but never has one.
+    """
+    tops = {p.split("/", 1)[0] for p in files if p.count("/") == 1 and p.endswith(f"/{KUSTOMIZATION}")}
+    return {top for top in tops if is_side_folder(top)}
 
 
 def shard_tier(folder: str) -> int:
@@ -64,36 +53,38 @@ def shard_tier(folder: str) -> int:
 
 
 def layout(requests: Iterable[ResourceRequest], limit: int = MAX_SHARD_OBJECTS) -> dict[tuple[str, str, str], str]:
-    """The folder (relative to the environment) of every request: "" (flat), a shard, or `_gitops`.
+    """The folder (relative to the environment) of every request: "" (flat), a shard, or its side folder.
 
     An environment with at most `limit` objects stays flat. A larger one is split by tier, routes
-    also by gateway, and any group above `limit` into hash buckets: an object's shard depends only
-    on its own identity and the bucket count, so adding a host moves no other object.
+    also by their group, and any group above `limit` into hash buckets: an object's shard depends
+    only on its own identity and the bucket count, so adding a host moves no other object.
     """
     requests = list(requests)
-    folders = {r.key: GITOPS_FOLDER for r in requests if is_controller(r)}
-    objects = [r for r in requests if not is_controller(r)]
+    folders = {r.key: r.placement.folder for r in requests if r.placement.folder}
+    objects = [r for r in requests if not r.placement.folder]
     if len(objects) <= limit:
         folders.update({r.key: "" for r in objects})
         return folders
     groups: dict[tuple[int, str], list[ResourceRequest]] = defaultdict(list)
     for request in objects:
-        tier = tier_of(request)
-        groups[(tier, _group(request) if tier == 2 else _TIER_NAMES[tier])].append(request)
+        tier = request.placement.tier
+        groups[(tier, _group(request) if tier == ROUTES_TIER else "")].append(request)
     for (tier, group), members in groups.items():
-        prefix = f"{tier}-{group}" if tier != 2 else f"2-routes-{group}"
+        prefix = f"{tier}-{TIERS[tier]}" + (f"-{group}" if group else "")
         for key, bucket in _buckets(members, limit).items():
             folders[key] = f"{prefix}-{bucket:02d}"
     return folders
 
 
+def environment_folders(requests: Iterable[ResourceRequest]) -> list[str]:
+    """The folders of the environment's own tree, sorted: its shards, or [""] when it is flat."""
+    return sorted({f for f in layout(requests).values() if not is_side_folder(f)}) or [""]
+
+
 def _group(request: ResourceRequest) -> str:
-    """The gateway a route is bound to (its first non-mesh gateway by name), or `mesh` / `other`."""
-    refs = request.values.get("gateways")
-    names = sorted(str(g).rsplit("/", 1)[-1] for g in refs if g != "mesh") if isinstance(refs, list) else []
-    if not names:
-        return "mesh" if isinstance(refs, list) and refs else "other"
-    return names[0] if _GROUP_RE.match(names[0]) and len(names[0]) <= 63 else "other"
+    """The route's declared group when it can name a folder, else `other`."""
+    group = request.placement.group
+    return group if group and _GROUP_RE.match(group) and len(group) <= 63 else "other"
 
 
 def _buckets(members: list[ResourceRequest], limit: int) -> dict[tuple[str, str, str], int]:
@@ -113,7 +104,7 @@ def desired_files(objects: list[RenderedObject]) -> dict[str, bytes]:
     """The exact bytes of every file the environment folder should hold; sets each object's final `path`.
 
     Besides the object files: a kustomization per folder; the root one lists the objects (flat) or
-    the shard folders (sharded), never `_gitops`, which has a kustomization of its own.
+    the shard folders (sharded), never a side folder, which has a kustomization of its own.
     """
     folders = layout(obj.request for obj in objects)
     members: dict[str, list[str]] = defaultdict(list)
@@ -123,10 +114,8 @@ def desired_files(objects: list[RenderedObject]) -> dict[str, bytes]:
         obj.path = f"{folder}/{base}" if folder else base
         members[folder].append(base)
         files[obj.path] = obj.text.encode()
-    shards = sorted(f for f in members if f not in ("", GITOPS_FOLDER))
-    for folder in shards:
+    for folder in sorted(f for f in members if f):
         files[f"{folder}/{KUSTOMIZATION}"] = kustomization(members[folder])
-    if GITOPS_FOLDER in members:
-        files[f"{GITOPS_FOLDER}/{KUSTOMIZATION}"] = kustomization(members[GITOPS_FOLDER])
+    shards = sorted(f for f in members if f and not is_side_folder(f))
     files[KUSTOMIZATION] = kustomization(shards or members[""])
     return dict(sorted(files.items()))

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from gwpipe.engine import Bundle, Options, write_bundle
+from gwpipe.plugins.gitops import GITOPS_FOLDER
 from gwpipe.testing import build
-from gwpipe.tree.layout import GITOPS_FOLDER, KUSTOMIZATION, MAX_SHARD_OBJECTS
+from gwpipe.tree.layout import KUSTOMIZATION, MAX_SHARD_OBJECTS
 
 from .specs import example_with_gitops, http_env
 

@@ -12,10 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gwpipe.errors import WriteError
-from gwpipe.model import ResourceRequest
+from gwpipe.model import Placement, ResourceRequest
+from gwpipe.plugins import http
+from gwpipe.plugins.gitops import GITOPS_FOLDER
 from gwpipe.testing import build
 from gwpipe.tree.guards import TreeChange, diff_tree, guard_deletions
-from gwpipe.tree.layout import GITOPS_FOLDER, KUSTOMIZATION, MAX_SHARD_OBJECTS, desired_files, layout, shard_tier
+from gwpipe.tree.layout import KUSTOMIZATION, MAX_SHARD_OBJECTS, desired_files, layout, shard_tier
 
 from .specs import http_env
 
@@ -23,8 +25,12 @@ SHARD_RE = re.compile(r"^[012]-(base|gateways|routes-[a-z0-9-]+)-[0-9]{2,}$")
 
 
 def _request(kind: str, name: str, gateway: str = "edge") -> ResourceRequest:
+    """A route or Gateway placed as the http plugin places them (the core knows no kind)."""
     values = {"gateways": [f"shop/{gateway}"]} if kind == "VirtualService" else {}
-    return ResourceRequest("http", "http/x.j2", "networking.istio.io/v1", kind, name, "shop", values)
+    placement = Placement(tier=2, group=gateway) if kind == "VirtualService" else http.GATEWAY_PLACEMENT
+    return ResourceRequest(
+        "http", "http/x.j2", "networking.istio.io/v1", kind, name, "shop", values, placement=placement
+    )
 
 
 def _kustomization(data: bytes) -> list[str]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gwpipe.engine import Bundle
 from gwpipe.errors import SpecError
-from gwpipe.model import ResourceRequest, Resources
+from gwpipe.model import Placement, ResourceRequest, Resources
 from gwpipe.plugins import gitops
 from gwpipe.spec.load import Spec
 from gwpipe.testing import build
@@ -54,7 +54,7 @@ def test_sync_waves_order_installs_then_gateways_then_routes(example: Path, spec
     assert max(waves["gateway"]) < min(waves["route"], default=99)
 
 
-def test_prune_guards_on_gateways_and_namespaces_only(spec_dir: Path) -> None:
+def test_prune_guards_and_waves_follow_the_declared_placement_not_the_kind(spec_dir: Path) -> None:
     bundle = build(spec_dir, http_env(2, gitops={"argocd": {}, "flux": {}}))
     gateway = _annotations(_of(bundle, "Gateway")[0])
     assert gateway[gitops.SYNC_OPTIONS] == "Prune=confirm"
@@ -62,9 +62,12 @@ def test_prune_guards_on_gateways_and_namespaces_only(spec_dir: Path) -> None:
     for vs in _of(bundle, "VirtualService"):
         assert gitops.SYNC_OPTIONS not in _annotations(vs)
         assert gitops.FLUX_PRUNE not in _annotations(vs)
-    namespace = ResourceRequest("x", "x/ns.j2", "v1", "Namespace", "shop", None)
+    declared = Placement(protected=True, order=-1)
+    namespace = ResourceRequest("x", "x/ns.j2", "v1", "Namespace", "shop", None, placement=declared)
+    undeclared = ResourceRequest("x", "x/ns.j2", "v1", "Namespace", "other", None)
     resources = Resources()
     resources.add(namespace)
+    resources.add(undeclared)
     spec = Spec("test", "test.yaml", {"gitops": {"repoURL": REPO_URL, "argocd": {}, "flux": {}}})
     gitops.gwpipe_modify_resources(spec, resources)
     assert namespace.values["annotations"] == {
@@ -73,11 +76,14 @@ def test_prune_guards_on_gateways_and_namespaces_only(spec_dir: Path) -> None:
         gitops.FLUX_PRUNE: "disabled",
     }
     assert namespace.plugins == ["x", "gitops"]
+    assert undeclared.values["annotations"] == {gitops.WAVE: "0"}
 
 
 def test_a_plugins_own_annotations_win_and_sync_options_are_extended() -> None:
     own = {"annotations": {gitops.WAVE: "5", gitops.SYNC_OPTIONS: "ServerSideApply=true"}}
-    gateway = ResourceRequest("x", "x/gw.j2", "networking.istio.io/v1", "Gateway", "edge", "shop", own)
+    gateway = ResourceRequest(
+        "x", "x/gw.j2", "networking.istio.io/v1", "Gateway", "edge", "shop", own, placement=Placement(protected=True)
+    )
     resources = Resources()
     resources.add(gateway)
     gitops.gwpipe_modify_resources(Spec("test", "test.yaml", {"gitops": {"repoURL": REPO_URL}}), resources)

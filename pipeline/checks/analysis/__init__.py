@@ -31,12 +31,11 @@ def target_version(spec: Spec) -> tuple[int, int]:
 
 
 def spec_inventory(spec: Spec) -> list[dict[str, Any]]:
-    """`checks.inventory` plus the http plugin's gateway `workloads` (pods with those labels and a Service)."""
-    # the gateway workloads are the http plugin's spec key: the one place the checks read a plugin's data
-    from gwpipe.plugins._istio import workloads
-
+    """`checks.inventory` plus the gateway `workloads` (pods with those labels and a Service)."""
     checks = spec.get("checks") or {}
-    return list(checks.get("inventory") or []) + workload_inventory(workloads(spec), istio.control_namespace(spec))
+    return list(checks.get("inventory") or []) + workload_inventory(
+        istio.workloads(spec), istio.control_namespace(spec)
+    )
 
 
 def spec_suppressions(spec: Spec) -> list[Suppression]:

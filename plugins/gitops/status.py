@@ -12,7 +12,7 @@ import click
 
 from gwpipe.cli import options
 
-# the git directory generator's fields gwpipe's ApplicationSet template uses (plugins/gitops.py)
+# the git directory generator's fields gwpipe's ApplicationSet template uses (plugins/gitops/__init__.py)
 _BASENAME, _PATH = "{{ .path.basename }}", "{{ .path.path }}"
 
 
@@ -28,7 +28,7 @@ class Expected:
     @property
     def shown(self) -> str:
         """`name`, or `namespace/name` outside the control-plane namespace, as the argocd CLI names them."""
-        from gwpipe.git.delivery.argocd import DEFAULT_NAMESPACE
+        from gwpipe.plugins.gitops.argocd import DEFAULT_NAMESPACE
 
         return self.name if self.namespace == DEFAULT_NAMESPACE else f"{self.namespace}/{self.name}"
 
@@ -76,7 +76,7 @@ def command(
     with failures():
         from gwpipe.cli.commands.check import committed_tree_reader
         from gwpipe.errors import Problem, UsageError
-        from gwpipe.git.delivery.argocd import ArgoCD, server_url, token_from_environment
+        from gwpipe.plugins.gitops.argocd import ArgoCD, server_url, token_from_environment
 
         url = server_url(server)
         token = token_from_environment()
@@ -113,9 +113,9 @@ def expected_applications(env: str, objects: list[Any]) -> list[Expected]:
     """
     from gwpipe.errors import Problem, RenderError
     from gwpipe.plugins.gitops import ARGO_API
-    from gwpipe.tree.layout import GITOPS_FOLDER, layout
+    from gwpipe.tree.layout import environment_folders
 
-    folders = sorted(set(layout(o.request for o in objects).values()) - {GITOPS_FOLDER, ""})
+    folders = [f for f in environment_folders(o.request for o in objects) if f]
     apps: list[Expected] = []
     for obj in objects:
         request = obj.request
@@ -153,7 +153,7 @@ def _directories(appset: dict[str, Any], folders: list[str]) -> list[str]:
 
 def judge(app: Expected, client: Any, head: str) -> dict[str, Any]:
     """Ask the API about one Application and list what keeps it from being Synced at HEAD and Healthy."""
-    from gwpipe.git.delivery.argocd import FAILED_PHASES, ApiFailure
+    from gwpipe.plugins.gitops.argocd import FAILED_PHASES, ApiFailure
 
     row: dict[str, Any] = {
         "environment": app.environment,

@@ -7,22 +7,26 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from gwpipe.errors import Problem
 from gwpipe.hooks.specs import hookimpl
-from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources
+from gwpipe.model import Finding, Placement, RenderedObject, ResourceRequest, Resources
 from gwpipe.plugins import _istio as istio
+from gwpipe.render.readback import Loader
 from gwpipe.spec.load import Spec
-from gwpipe.tree.layout import GITOPS_FOLDER, is_controller, layout, shard_tier, tier_of
+from gwpipe.tree.layout import KUSTOMIZATION, environment_folders, shard_tier
 
 NAME = "gitops"
+# Argo CD / Flux objects live here, outside the environment's own kustomization: the controller's
+# bootstrap applies this folder, and the objects in it point at the environment (or its shards)
+GITOPS_FOLDER = "_gitops"
 ARGO_API = "argoproj.io/v1alpha1"
 FLUX_SOURCE_API = "source.toolkit.fluxcd.io/v1"
 FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
 WAVE = "argocd.argoproj.io/sync-wave"
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune"
-# objects whose deletion takes traffic down: Argo CD asks before pruning them, Flux never prunes them
-GUARDED_KINDS = frozenset({"Namespace", "Gateway"})
 # fields istiod rewrites after admission (caBundle patched in; failurePolicy flipped to Fail once
 # istiod is ready, istio/istio#52785); Gateway and VirtualService have no such fields
 IGNORE_DIFFERENCES = [
@@ -157,21 +161,20 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
 
 
 def wave_of(request: ResourceRequest) -> int:
-    """Namespaces first, then installs and Certificates, then Gateways, then routes (the shard tiers)."""
-    return -1 if request.kind == "Namespace" else tier_of(request)
+    """The request's declared apply order: Namespaces, then installs and Certificates, then Gateways, then routes."""
+    return request.placement.apply_order
 
 
 @hookimpl(trylast=True)
 def gwpipe_modify_resources(spec: Spec, resources: Resources) -> None:
-    """Annotate every other object (sync wave, prune guards), then add the controller objects for its layout."""
+    """Annotate every environment object (sync wave, prune guards), then add the controller objects for its layout."""
     config = settings(spec)
     if config is None:
         return
     for request in list(resources):
-        if not is_controller(request):
+        if not request.placement.folder:
             _annotate(request, config)
-    folders = sorted(set(layout(resources).values()) - {GITOPS_FOLDER})
-    for request in controller_requests(config, folders or [""]):
+    for request in controller_requests(config, environment_folders(resources)):
         resources.add(request)
 
 
@@ -180,11 +183,12 @@ def _annotate(request: ResourceRequest, config: Settings) -> None:
     wanted: dict[str, str] = {}
     if config.argocd is not None:
         wanted[WAVE] = str(wave_of(request))
-        if request.kind in GUARDED_KINDS:
+        # objects whose deletion takes traffic down: Argo CD asks before pruning them, Flux never prunes them
+        if request.placement.protected:
             options = [o for o in str(existing.get(SYNC_OPTIONS, "")).split(",") if o]
             if not any(o.startswith("Prune=") for o in options):
                 wanted[SYNC_OPTIONS] = ",".join([*options, "Prune=confirm"])
-    if config.flux is not None and request.kind in GUARDED_KINDS:
+    if config.flux is not None and request.placement.protected:
         wanted[FLUX_PRUNE] = "disabled"
     merged = {**existing, **{k: v for k, v in wanted.items() if k not in existing or k == SYNC_OPTIONS}}
     if merged != existing:
@@ -282,7 +286,9 @@ def _flux(config: Settings, flux: dict[str, Any], folders: list[str]) -> list[Re
 
 
 def _request(template: str, api: str, kind: str, name: str, namespace: str, values: dict[str, Any]) -> ResourceRequest:
-    return ResourceRequest(NAME, template, api, kind, name, namespace, values)
+    return ResourceRequest(
+        NAME, template, api, kind, name, namespace, values, placement=Placement(folder=GITOPS_FOLDER)
+    )
 
 
 @hookimpl
@@ -291,7 +297,7 @@ def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     config = settings(spec)
     if config is None:
         return []
-    folders = sorted(set(layout(o.request for o in objects).values()) - {GITOPS_FOLDER}) or [""]
+    folders = environment_folders(o.request for o in objects)
     findings = []
     synced = {o.request.values.get("path") for o in objects if o.request.plugin == NAME}
     for controller, on in (("Application", config.argocd), ("Kustomization", config.flux)):
@@ -311,3 +317,44 @@ def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
                     )
                 )
     return findings
+
+
+@hookimpl
+def gwpipe_commands() -> dict[str, str]:
+    return {"status": "gwpipe.plugins.gitops.status:command"}
+
+
+@hookimpl
+def gwpipe_synced_folders(files: dict[str, bytes]) -> list[str]:
+    """The folders the Applications, ApplicationSets and Flux Kustomizations in `_gitops/` sync."""
+    found: list[str] = []
+    for path, data in files.items():
+        if path.startswith(f"{GITOPS_FOLDER}/") and not path.endswith(f"/{KUSTOMIZATION}"):
+            found += _synced_paths(data)
+    return found
+
+
+def _synced_paths(data: bytes) -> list[str]:
+    """spec.source.path (Application), spec.path (Flux Kustomization), git directories (ApplicationSet)."""
+    try:
+        doc = yaml.load(data, Loader=Loader)
+    except yaml.YAMLError:
+        return []
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    if not isinstance(spec, dict):
+        return []
+    kind = doc.get("kind")
+    if kind == "Application":
+        source = spec.get("source")
+        return [str(source["path"])] if isinstance(source, dict) and source.get("path") else []
+    if kind == "Kustomization" and spec.get("path"):
+        return [str(spec["path"]).removeprefix("./")]
+    if kind == "ApplicationSet":
+        found = []
+        for generator in spec.get("generators") or []:
+            git = generator.get("git") if isinstance(generator, dict) else None
+            for entry in (git or {}).get("directories") or []:
+                if isinstance(entry, dict) and entry.get("path") and not entry.get("exclude"):
+                    found.append(str(entry["path"]).removesuffix("/*"))
+        return found
+    return []
