@@ -77,6 +77,11 @@ _ROUTE = {
 }
 
 
+# where the request values land in the object: parse-back refuses an output that lacks any of them
+GATEWAY_CONTENT = {"selector": "spec.selector", "servers": "spec.servers"}
+VIRTUAL_SERVICE_CONTENT = {"hosts": "spec.hosts", "gateways": "spec.gateways", "http": "spec.http", "tcp": "spec.tcp"}
+
+
 @hookimpl
 def gwpipe_spec_schema() -> dict[str, dict[str, Any]]:
     return {
@@ -216,6 +221,7 @@ def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
                 name=name,
                 namespace=istio.gateway_namespace(spec, name),
                 values={"selector": dict(sorted(selector.items())), "servers": servers},
+                content=dict(GATEWAY_CONTENT),
             )
         )
     for host, entry in sorted(hosts.items()):
@@ -250,6 +256,7 @@ def virtual_service(
             "http": http or [],
             "tcp": tcp or [],
         },
+        content=dict(VIRTUAL_SERVICE_CONTENT),
     )
 
 
