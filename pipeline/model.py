@@ -61,6 +61,11 @@ class ResourceRequest:
     values: dict[str, Any] = field(default_factory=dict)
     contributors: list[str] = field(default_factory=list)
     placement: Placement = field(default_factory=Placement)
+    # which values are object content and where each lands: value key -> dotted path in the rendered
+    # object (`{"http": "spec.http"}`); after parse-back every planned leaf under them must be there
+    content: dict[str, str] = field(default_factory=dict)
+    # value paths named in `touch` -> the plugin that named them, to blame the right plugin for a drop
+    setters: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -71,10 +76,16 @@ class ResourceRequest:
         """`Kind namespace/name`, the form Istio's analyzers use."""
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
 
-    def touch(self, plugin: str) -> None:
-        """Record that `plugin` changed this request (for provenance and error messages)."""
+    def touch(self, plugin: str, *fields: str) -> None:
+        """Record that `plugin` changed this request (for provenance and error messages).
+
+        `fields` are the value paths it set (`"http[0].corsPolicy"`), so that a value that does not
+        reach the output is blamed on exactly this plugin.
+        """
         if plugin != self.plugin and plugin not in self.contributors:
             self.contributors.append(plugin)
+        for path in fields:
+            self.setters[path] = plugin
 
     @property
     def plugins(self) -> list[str]:

@@ -78,6 +78,11 @@ _ROUTE = {
 }
 
 
+# where the request values land in the object: parse-back refuses an output that lacks any of them
+GATEWAY_CONTENT = {"selector": "spec.selector", "servers": "spec.servers"}
+VIRTUAL_SERVICE_CONTENT = {"hosts": "spec.hosts", "gateways": "spec.gateways", "http": "spec.http", "tcp": "spec.tcp"}
+
+
 @hookimpl
 def gwpipe_spec_schema() -> dict[str, dict[str, Any]]:
     return {
@@ -224,6 +229,7 @@ def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
                 values={"selector": dict(sorted(selector.items())), "servers": servers},
                 # deleting a Gateway takes its hosts down; shards apply Gateways before the routes bound to them
                 placement=GATEWAY_PLACEMENT,
+                content=dict(GATEWAY_CONTENT),
             )
         )
     for host, entry in sorted(hosts.items()):
@@ -259,6 +265,7 @@ def virtual_service(
             "tcp": tcp or [],
         },
         placement=Placement(tier=ROUTES_TIER, group=gateway),
+        content=dict(VIRTUAL_SERVICE_CONTENT),
     )
 
 

@@ -171,6 +171,7 @@ def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
                 name=name,
                 namespace=istio.workload_namespace(spec, workload_of(entry)),
                 values={"selector": selector(spec, entry), "accessLogging": [logging_entry]},
+                content={"selector": "spec.selector.matchLabels", "accessLogging": "spec.accessLogging"},
             )
         )
     return requests

@@ -261,6 +261,13 @@ def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
                     # the issuer object lives outside the GitOps tree; checks read its type from here
                     "annotations": {ISSUER_TYPE_ANNOTATION: certificate["issuerType"]},
                 },
+                content={
+                    "secret_name": "spec.secretName",
+                    "dns_names": "spec.dnsNames",
+                    "issuer_ref": "spec.issuerRef",
+                    "duration": "spec.duration",
+                    "renew_before": "spec.renewBefore",
+                },
             )
         )
     return requests

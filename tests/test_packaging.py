@@ -14,6 +14,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 EXT_PLUGIN = Path(__file__).resolve().parent / "fixtures" / "ext_plugin"
+CORS_PLUGIN = REPO / "examples" / "plugins" / "gwpipe-cors"
 SPEC = """\
 namespace: shop
 hello:
@@ -67,6 +68,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = env / "bin" / "python"
     run(python, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "-q", gwpipe_wheel)
     (work / "plugin-wheel").write_text(str(plugin_wheel))
+    (work / "cors-wheel").write_text(str(wheel_of(CORS_PLUGIN, work)))
     return env
 
 
@@ -124,3 +126,56 @@ def test_external_plugin_seen_rendered_and_blockable(venv: Path, tmp_path: Path)
     assert blocked.stderr.startswith("error: environments/dev.yaml:3:3: hello: unknown field")
     names = [r["name"] for r in json.loads(run(gwpipe, "plugins", "--block", "hello", "--output", "json").stdout)]
     assert "hello" not in names
+
+
+CORS_SPEC = """\
+namespace: shop
+gateways:
+  web:
+    selector: {istio: ingressgateway}
+hosts:
+  api.example.com:
+    gateway: web
+    virtualService: api
+    cors:
+      allowOrigins: [{exact: "https://shop.example.com"}]
+      allowMethods: [GET, POST]
+    routes:
+      - match: [{uri: {prefix: /v1}}]
+        destination: {host: v1, port: 80}
+      - destination: {host: app, port: 80}
+"""
+
+
+def test_example_cors_plugin_installs_by_entry_point_and_sets_cors_policy(venv: Path, tmp_path: Path) -> None:
+    python = venv / "bin" / "python"
+    run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", Path((venv.parent / "cors-wheel").read_text()))
+    gwpipe = venv / "bin" / "gwpipe"
+    rows = {r["name"]: r for r in json.loads(run(gwpipe, "plugins", "--output", "json", cwd=tmp_path).stdout)}
+    assert rows["cors"]["builtin"] is False
+    assert rows["cors"]["version"] == "0.1.0"
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "prod.yaml").write_text(CORS_SPEC)
+    run(gwpipe, "render", "prod", "--out", "out", cwd=tmp_path)
+    vs = yaml.safe_load((tmp_path / "out" / "prod" / "shop" / "virtualservice-api.yaml").read_text())
+    policy = {"allowOrigins": [{"exact": "https://shop.example.com"}], "allowMethods": ["GET", "POST"]}
+    assert [route["corsPolicy"] for route in vs["spec"]["http"]] == [policy, policy]
+    assert vs["metadata"]["annotations"]["gwpipe.dev/plugins"] == "http,cors"
+    # blocked, the plugin's schema goes with it: the key is refused rather than silently ignored
+    blocked = subprocess.run(
+        [gwpipe, "render", "prod", "--out", "out2", "--block", "cors"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert blocked.returncode == 2
+    assert blocked.stderr.splitlines() == [
+        'error: environments/prod.yaml:10:7: hosts["api.example.com"].cors: unknown field; '
+        "allowed: gateway, http, mtls, redirect, routes, tls, virtualService"
+    ]
+    assert not (tmp_path / "out2").exists()
+    # and a spec without the key renders with the plugin blocked, without any corsPolicy
+    (tmp_path / "environments" / "prod.yaml").write_text(
+        CORS_SPEC.replace(CORS_SPEC[CORS_SPEC.index("    cors:") : CORS_SPEC.index("    routes:")], "")
+    )
+    run(gwpipe, "render", "prod", "--out", "out3", "--block", "cors", cwd=tmp_path)
+    vs = yaml.safe_load((tmp_path / "out3" / "prod" / "shop" / "virtualservice-api.yaml").read_text())
+    assert all("corsPolicy" not in route for route in vs["spec"]["http"])
+    assert vs["metadata"]["annotations"]["gwpipe.dev/plugins"] == "http"

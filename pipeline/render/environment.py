@@ -122,6 +122,18 @@ def metadata_yaml(meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def other_keys(mapping: dict[str, Any], *modelled: str) -> list[tuple[str, Any]]:
+    """The keys of `mapping` a template does not model, sorted, with their values.
+
+    Built-in templates emit these with `tojson` after the keys they lay out, so a plugin can add
+    any Istio field to a structure it edits and see it in the output.
+    """
+    unmodelled = mapping.keys() - modelled
+    if not unmodelled:
+        return []
+    return [(key, mapping[key]) for key in sorted(unmodelled)]
+
+
 def make_environment(overrides: list[Path], folders: dict[str, str]) -> jinja2.Environment:
     """One environment per run: strict undefined, user folders first, sandboxed when users supply templates."""
     loaders: list[jinja2.BaseLoader] = [NoSymlinkLoader([str(p) for p in overrides])] if overrides else []
@@ -143,6 +155,7 @@ def make_environment(overrides: list[Path], folders: dict[str, str]) -> jinja2.E
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False, "default": _undefined_in_json}
     env.filters["tojson"] = tojson
     env.globals["metadata_yaml"] = metadata_yaml
+    env.globals["other_keys"] = other_keys
     # lipsum draws random text: output must not depend on anything but the spec
     env.globals.pop("lipsum", None)
     return env

@@ -60,6 +60,7 @@ def render_requests(spec: Spec, requests: list[ResourceRequest], env: jinja2.Env
     ordered = sorted(requests, key=lambda r: (r.kind, r.namespace or "", r.name))
     # compile every template up front: a forked worker then inherits them instead of compiling again
     templates = {r.template: _load(env, r) for r in ordered if r.template}
+    sources = {name: _short_template(t.filename or name) for name, t in templates.items()}
 
     def render_chunk(chunk: Sequence[ResourceRequest]) -> list[tuple[str, dict[str, Any]]]:
         texts: list[str] = []
@@ -68,9 +69,9 @@ def render_requests(spec: Spec, requests: list[ResourceRequest], env: jinja2.Env
                 texts.append(_render_one(spec, templates[request.template], request))
             except RenderError:
                 # objects are judged in order: an earlier object's bad output is the error to report
-                parse_back_all(chunk[: len(texts)], texts)
+                parse_back_all(chunk[: len(texts)], texts, sources)
                 raise
-        return parse_back_all(chunk, texts)
+        return parse_back_all(chunk, texts, sources)
 
     pairs = fork_map(render_chunk, ordered)
     return [

@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from gwpipe.errors import Problem, RenderError
 from gwpipe.model import ResourceRequest
+from gwpipe.render.content import verify_content
 from gwpipe.render.environment import MAX_OBJECT_BYTES
 from gwpipe.render.readback import Loader
 from gwpipe.spec.fastyaml import load_documents
 
 
-def parse_back_all(requests: Sequence[ResourceRequest], texts: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """`_parse_back` of every text, most of them read together as one YAML stream (the same values, faster)."""
+def parse_back_all(
+    requests: Sequence[ResourceRequest], texts: list[str], sources: Mapping[str, str] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """`_parse_back` of every text, most of them read together as one YAML stream (the same values, faster).
+
+    `sources` maps a request's template name to the file that rendered it, which a dropped value names.
+    """
     together = _read_together(texts)
     out = []
     for request, text, doc in zip(requests, texts, together, strict=True):
         if doc is _APART or doc is None:
-            out.append(_parse_back(request, text))  # read alone, which also gives any error its exact words
+            out.append(_parse_back(request, text, sources))  # read alone: any error gets its exact words
         else:
             _check_size(request, text)
-            out.append((text, _held_to_plan(request, [doc])))
+            out.append((text, _held_to_plan(request, [doc], sources)))
     return out
 
 
@@ -62,7 +68,9 @@ def _check_size(request: ResourceRequest, text: str) -> None:
         )
 
 
-def _parse_back(request: ResourceRequest, text: str) -> tuple[str, dict[str, Any]]:
+def _parse_back(
+    request: ResourceRequest, text: str, sources: Mapping[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
     where = f"template {request.template}"
     _check_size(request, text)
     try:
@@ -73,11 +81,14 @@ def _parse_back(request: ResourceRequest, text: str) -> tuple[str, dict[str, Any
         raise RenderError(
             Problem(f"{where} (output{line})", f"{request.ref} is not valid YAML: {getattr(exc, 'problem', exc)}")
         ) from None
-    return text, _held_to_plan(request, docs)
+    return text, _held_to_plan(request, docs, sources)
 
 
-def _held_to_plan(request: ResourceRequest, docs: list[Any]) -> dict[str, Any]:
-    """The one document of a request, which must be the mapping the plan asked for, with provenance."""
+def _held_to_plan(
+    request: ResourceRequest, docs: list[Any], sources: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The one document of a request, which must be the mapping the plan asked for, with provenance and
+    every value its plugins planned."""
     where = f"template {request.template}"
     if len(docs) != 1:
         raise RenderError(Problem(where, f"rendered {len(docs)} documents for {request.ref}; expected exactly 1"))
@@ -94,4 +105,5 @@ def _held_to_plan(request: ResourceRequest, docs: list[Any]) -> dict[str, Any]:
     annotations = metadata.get("annotations") or {}
     if not isinstance(annotations, dict) or "gwpipe.dev/source" not in annotations:
         raise RenderError(Problem(where, f"{request.ref} lacks the provenance annotations; render meta.annotations"))
+    verify_content(request, obj, (sources or {}).get(request.template) or where)
     return obj
