@@ -1,4 +1,4 @@
-"""HTTP route destinations (R16, shared by TCP and TLS routes) and route options: headers, CORS, fault, mirrors, redirect, retries, rewrite."""
+"""HTTP route destinations (R16, also for TCP and TLS routes) and route options (headers, CORS, fault, retries…)."""
 
 from __future__ import annotations
 
