@@ -191,9 +191,13 @@ def pick_domain(domains: Iterable[str], host: str) -> str | None:
             return domain
         if domain == "*":
             best = best or domain
-        elif domain.startswith("*") and host.endswith(domain[1:]) and len(host) > len(domain) - 1:
-            if best is None or best == "*" or len(domain) > len(best):
-                best = domain
+        elif (
+            domain.startswith("*")
+            and host.endswith(domain[1:])
+            and len(host) > len(domain) - 1
+            and (best is None or best == "*" or len(domain) > len(best))
+        ):
+            best = domain
     return best
 
 

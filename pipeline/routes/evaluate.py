@@ -34,7 +34,9 @@ def evaluate(topology: Topology, request: Request) -> Outcome:
     reached = [o for o in outcomes if o.kind != "fail"]
     if len(reached) > 1:
         gateways = sorted({s.gateway for s in servers})
-        what = f"port {request.port} is served by several gateway workloads ({', '.join(gateways)}); set request.gateway"
+        what = (
+            f"port {request.port} is served by several gateway workloads ({', '.join(gateways)}); set request.gateway"
+        )
         return Outcome("ambiguous", reason=what)
     return reached[0] if reached else outcomes[0]
 
@@ -113,7 +115,9 @@ def _matching_entry(route: Any, request: Request, server: Server, vs: VirtualSer
     return None
 
 
-def _action(route: dict[str, Any], entry: dict[str, Any], request: Request, ref: RouteRef, vs: VirtualService) -> Outcome:
+def _action(
+    route: dict[str, Any], entry: dict[str, Any], request: Request, ref: RouteRef, vs: VirtualService
+) -> Outcome:
     unknown = set(route) - _INERT
     if unknown:
         raise CannotEvaluate(sorted(unknown)[0])
@@ -122,15 +126,15 @@ def _action(route: dict[str, Any], entry: dict[str, Any], request: Request, ref:
     fault = route.get("fault") or {}
     if "abort" in fault:
         raise CannotEvaluate("fault.abort")
-    rewrite = _rewrite(route.get("rewrite"), entry, request) if route.get("rewrite") else {}
+    rewrite = _rewrite(route["rewrite"], entry, request) if route.get("rewrite") else {}
     if "redirect" in route:
         status, location = _redirect(route["redirect"], request)
         return Outcome("redirect", status=status, location=location, route=ref)
     if "directResponse" in route:
-        status = (route["directResponse"] or {}).get("status")
-        if not isinstance(status, int):
+        answer = (route["directResponse"] or {}).get("status")
+        if not isinstance(answer, int):
             raise CannotEvaluate("directResponse.status")
-        return Outcome("status", status=status, route=ref)
+        return Outcome("status", status=answer, route=ref)
     if "route" not in route:
         raise CannotEvaluate("route (none of route, redirect, directResponse)")
     return Outcome("route", destinations=destinations(route["route"], vs), route=ref, rewrite=rewrite)
@@ -220,7 +224,9 @@ def _layer4(topology: Topology, servers: list[Server], request: Request, section
                 try:
                     if l4_route_matches(route, request.port, server.gateway, vs.namespace, sni, section == "tls"):
                         found.append(
-                            Outcome("route", destinations=destinations(route.get("route"), vs), route=ref, server=server.ref)
+                            Outcome(
+                                "route", destinations=destinations(route.get("route"), vs), route=ref, server=server.ref
+                            )
                         )
                         break
                 except CannotEvaluate as exc:

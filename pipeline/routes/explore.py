@@ -14,7 +14,7 @@ from gwpipe.routes.evaluate import evaluate
 from gwpipe.routes.outcome import Outcome, RouteRef
 
 SHADOWED = "GWP0101"
-_ALWAYS_TRUE_URI = ({"prefix": "/"}, {"prefix": ""}, {})
+_ALWAYS_TRUE_URI: tuple[dict[str, str], ...] = ({"prefix": "/"}, {"prefix": ""}, {})
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _http_probe(server: Server, domain: str, entry: dict[str, Any]) -> tuple[Req
 
 def _servers_of(topology: Topology, vs: VirtualService) -> list[tuple[Server, str]]:
     """(server, domain) for every server the VirtualService is bound to, redirecting servers last."""
-    pairs = []
+    pairs: list[tuple[Server, str]] = []
     for server in topology.servers:
         if server.gateway in vs.gateways:
             pairs.extend((server, b.domain) for b in topology.bindings(server) if b.vs is vs)

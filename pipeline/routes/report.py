@@ -49,7 +49,7 @@ def as_text(
     for env, cov in coverage.items():
         head = f"{env}: " if env else ""
         lines.append(f"{head}route coverage {cov.percent}% ({cov.covered}/{cov.total} routes)")
-        for vs, missed in sorted(cov.missed().items()):
+        for _vs, missed in sorted(cov.missed().items()):
             for ref in missed:
                 lines.append(f"  not exercised: {ref}")
     for finding in findings:

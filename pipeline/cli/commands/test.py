@@ -99,7 +99,9 @@ def _suites(
             raise UsageError(Problem(spec.file, "tests: no route test cases (add a tests: list or pass --cases)"))
         objects = pipeline.render(spec)
         topology = Topology([o.obj for o in objects], str(spec.get("namespace") or "default"))
-        suites.append({"environment": spec.name, "topology": topology, "results": run_cases(topology, cases, spec.name)})
+        suites.append(
+            {"environment": spec.name, "topology": topology, "results": run_cases(topology, cases, spec.name)}
+        )
     return suites
 
 
