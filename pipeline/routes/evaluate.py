@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from gwpipe.routes.cases import DEFAULT_PORTS, Request
@@ -101,7 +102,8 @@ def _http(topology: Topology, servers: list[Server], request: Request) -> Outcom
             entry = _matching_entry(route, request, server, vs)
             if entry is None:
                 continue
-            return _action(route, entry, request, RouteRef(vs.ref, "http", index, str(route.get("name") or "")), vs)
+            ref = RouteRef(vs.ref, "http", index, str(route.get("name") or ""))
+            return replace(_action(route, entry, request, ref, vs), server=server.ref)
         except CannotEvaluate as exc:
             return Outcome("cannot", reason=f"{label}.{exc.field}", route=RouteRef(vs.ref, "http", index))
     return Outcome("status", status=404, reason=f"no route of {vs.ref} matches", server=server.ref)
