@@ -18,7 +18,9 @@ def server(port: int, protocol: str, hosts: list[str], **tls: Any) -> dict[str, 
     return out
 
 
-def gateway(name: str, servers: list[dict[str, Any]], namespace: str = "istio-system", **selector: str) -> dict[str, Any]:
+def gateway(
+    name: str, servers: list[dict[str, Any]], namespace: str = "istio-system", **selector: str
+) -> dict[str, Any]:
     return {
         "apiVersion": "networking.istio.io/v1",
         "kind": "Gateway",

@@ -17,7 +17,10 @@ def http_vs(routes: list[dict[str, Any]], hosts: list[str] | None = None) -> dic
 
 
 def test_no_server_on_port_fails_the_connection() -> None:
-    assert where([HTTP, http_vs([{"route": [to("web")]}])], request(port=8080)) == "connection fails (no server on port 8080)"
+    assert (
+        where([HTTP, http_vs([{"route": [to("web")]}])], request(port=8080))
+        == "connection fails (no server on port 8080)"
+    )
 
 
 def test_protocol_must_fit_the_scheme() -> None:
@@ -228,10 +231,14 @@ def test_direct_response_and_no_route() -> None:
 
 
 def test_rewrite_is_reported() -> None:
-    routes = [{"match": [{"uri": {"prefix": "/api/"}}], "rewrite": {"uri": "/", "authority": "svc"}, "route": [to("api")]}]
+    routes = [
+        {"match": [{"uri": {"prefix": "/api/"}}], "rewrite": {"uri": "/", "authority": "svc"}, "route": [to("api")]}
+    ]
     actual = go([HTTP, http_vs(routes)], request(path="/api/users?x=1")).as_dict()
     assert actual["rewrite"] == {"path": "/users?x=1", "authority": "svc"}
-    routes = [{"rewrite": {"uriRegexRewrite": {"match": "^/v([0-9])/(.*)$", "rewrite": "/\\2/v\\1"}}, "route": [to("a")]}]
+    routes = [
+        {"rewrite": {"uriRegexRewrite": {"match": "^/v([0-9])/(.*)$", "rewrite": "/\\2/v\\1"}}, "route": [to("a")]}
+    ]
     assert go([HTTP, http_vs(routes)], request(path="/v1/users")).rewrite == {"path": "/users/v1"}
 
 
@@ -246,7 +253,9 @@ def test_unmodelled_fields_are_explicit() -> None:
     assert where([HTTP, http_vs(routes)], request()) == "cannot evaluate: shop/app http[0].match.sourceLabels"
     routes = [{"fault": {"abort": {"httpStatus": 503}}, "route": [to("a")]}]
     assert where([HTTP, http_vs(routes)], request()) == "cannot evaluate: shop/app http[0].fault.abort"
-    assert where([HTTP, http_vs([{"delegate": {"name": "d"}}])], request()) == "cannot evaluate: shop/app http[0].delegate"
+    assert (
+        where([HTTP, http_vs([{"delegate": {"name": "d"}}])], request()) == "cannot evaluate: shop/app http[0].delegate"
+    )
 
 
 def test_tcp_routes_by_port() -> None:
@@ -272,6 +281,10 @@ def test_tls_passthrough_routes_by_sni() -> None:
 def test_gateway_workloads_on_one_port_are_ambiguous_unless_pinned() -> None:
     one = gateway("one", [server(80, "HTTP", ["*"])], istio="one")
     two = gateway("two", [server(80, "HTTP", ["*"])], istio="two")
-    objects = [one, two, vs("a", ["a.example.com"], ["istio-system/one", "istio-system/two"], http=[{"route": [to("a")]}])]
+    objects = [
+        one,
+        two,
+        vs("a", ["a.example.com"], ["istio-system/one", "istio-system/two"], http=[{"route": [to("a")]}]),
+    ]
     assert go(objects, request()).kind == "ambiguous"
     assert where(objects, request(gateway="istio-system/two")) == "a:80"
