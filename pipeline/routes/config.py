@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from gwpipe.checks.analysis.hosts import HostIndex, short_or_full
 from gwpipe.istio import host_matches, host_subset_of
@@ -13,6 +13,7 @@ from gwpipe.istio import host_matches, host_subset_of
 HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB"})
 PASSTHROUGH = frozenset({"PASSTHROUGH", "AUTO_PASSTHROUGH"})
 MESH = "mesh"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,13 @@ class Topology:
             for gateway in dict.fromkeys(vs.gateways):
                 self._by_gateway.setdefault(gateway, []).append(vs)
         self._host_index: dict[str, HostIndex[int]] = {}
+        self._tables: dict[Any, Any] = {}
+
+    def table(self, key: Any, build: Any) -> Any:
+        """A per-topology cache of lookup tables (listeners, SNI and virtual-host tables), built on first use."""
+        if key not in self._tables:
+            self._tables[key] = build()
+        return self._tables[key]
 
     def _add_gateway(self, namespace: str, name: str, spec: dict[str, Any]) -> None:
         ref = f"{namespace}/{name}"
@@ -182,32 +190,36 @@ class Topology:
         return list(seen.values())
 
 
+class DomainTable(Generic[T]):
+    """Envoy's choice among domains: the exact one, else the longest matching `*suffix`, else `*`."""
+
+    def __init__(self, items: Iterable[tuple[str, T]]) -> None:
+        self.values: dict[str, list[T]] = {}
+        for domain, value in items:
+            self.values.setdefault(domain, []).append(value)
+        self._lengths = sorted({len(d) - 1 for d in self.values if d.startswith("*") and d != "*"}, reverse=True)
+
+    def pick(self, host: str) -> str | None:
+        host = host.lower()
+        if host in self.values:
+            return host
+        for length in self._lengths:
+            if length < len(host) and "*" + host[len(host) - length :] in self.values:
+                return "*" + host[len(host) - length :]
+        return "*" if "*" in self.values else None
+
+
 def pick_domain(domains: Iterable[str], host: str) -> str | None:
-    """Envoy's virtual-host choice: the exact domain, else the longest matching `*suffix`, else `*`."""
-    host = host.lower()
-    best: str | None = None
-    for domain in domains:
-        if domain == host:
-            return domain
-        if domain == "*":
-            best = best or domain
-        elif (
-            domain.startswith("*")
-            and host.endswith(domain[1:])
-            and len(host) > len(domain) - 1
-            and (best is None or best == "*" or len(domain) > len(best))
-        ):
-            best = domain
-    return best
+    """Envoy's virtual-host choice over a few domains (see DomainTable)."""
+    return DomainTable((d, d) for d in domains).pick(host)
 
 
-def pick_sni(servers: list[Server], sni: str | None) -> Server | None:
+def pick_sni(table: DomainTable[Server], sni: str | None) -> Server | None:
     """The filter chain a TLS client lands on: servers whose hosts match the SNI, most specific first.
 
     A server whose hosts include `*` sets no server names and catches any SNI, or none.
     """
-    chains: list[tuple[str, Server]] = [(h, s) for s in servers for h in s.host_names()]
     if sni is None:
-        return next((s for h, s in chains if h == "*"), None)
-    domain = pick_domain([h for h, _s in chains], sni)
-    return next((s for h, s in chains if h == domain), None)
+        return table.values["*"][0] if "*" in table.values else None
+    domain = table.pick(sni)
+    return table.values[domain][0] if domain is not None else None

@@ -6,11 +6,12 @@ from dataclasses import replace
 from typing import Any
 
 from gwpipe.routes.cases import DEFAULT_PORTS, Request
-from gwpipe.routes.config import HTTP_PROTOCOLS, Server, Topology, VirtualService, pick_domain, pick_sni
+from gwpipe.routes.config import HTTP_PROTOCOLS, DomainTable, Server, Topology, VirtualService, pick_sni
 from gwpipe.routes.matching import CannotEvaluate, http_entry_matches, l4_route_matches, split_path
 from gwpipe.routes.outcome import Destination, Outcome, RouteRef
 
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
+Workload = tuple[tuple[str, str], ...]
 # route fields that change neither where a request goes nor what it is answered with
 _INERT = frozenset(
     {"name", "match", "route", "timeout", "retries", "headers", "corsPolicy", "mirror", "mirrors", "mirrorPercentage"}
@@ -25,16 +26,15 @@ def evaluate(topology: Topology, request: Request) -> Outcome:
         if request.gateway not in topology.gateways:
             return Outcome("fail", reason=f"no Gateway {request.gateway}")
         workload = topology.gateways[request.gateway]
-    servers = topology.servers_on(request.port, workload)
-    if not servers:
+    by_workload: dict[Workload, list[Server]] = topology.table(
+        ("listeners", request.port, workload), lambda: _by_workload(topology.servers_on(request.port, workload))
+    )
+    if not by_workload:
         return Outcome("fail", reason=f"no server on port {request.port}")
-    by_workload: dict[tuple[tuple[str, str], ...], list[Server]] = {}
-    for server in servers:
-        by_workload.setdefault(server.workload, []).append(server)
-    outcomes = [_on_workload(topology, group, request) for group in by_workload.values()]
+    outcomes = [_on_workload(topology, key, group, request) for key, group in by_workload.items()]
     reached = [o for o in outcomes if o.kind != "fail"]
     if len(reached) > 1:
-        gateways = sorted({s.gateway for s in servers})
+        gateways = sorted({s.gateway for group in by_workload.values() for s in group})
         what = (
             f"port {request.port} is served by several gateway workloads ({', '.join(gateways)}); set request.gateway"
         )
@@ -42,22 +42,32 @@ def evaluate(topology: Topology, request: Request) -> Outcome:
     return reached[0] if reached else outcomes[0]
 
 
-def _on_workload(topology: Topology, servers: list[Server], request: Request) -> Outcome:
+def _by_workload(servers: list[Server]) -> dict[Workload, list[Server]]:
+    out: dict[Workload, list[Server]] = {}
+    for server in servers:
+        out.setdefault(server.workload, []).append(server)
+    return out
+
+
+def _on_workload(topology: Topology, workload: Workload, servers: list[Server], request: Request) -> Outcome:
     port = request.port
     if request.scheme == "http":
         plain = [s for s in servers if s.protocol in HTTP_PROTOCOLS]
         if not plain:
             return Outcome("fail", reason=f"no plain HTTP server on port {port}")
-        return _http(topology, plain, request)
+        return _http(topology, ("merged", port, workload), plain, request)
     if request.scheme == "tcp":
         raw = [s for s in servers if s.protocol not in HTTP_PROTOCOLS | TLS_PROTOCOLS]
         if not raw:
             return Outcome("fail", reason=f"no TCP server on port {port}")
         return _layer4(topology, raw, request, "tcp")
-    secured = [s for s in servers if s.protocol in TLS_PROTOCOLS]
-    if not secured:
+    chains: DomainTable[Server] = topology.table(
+        ("chains", port, workload),
+        lambda: DomainTable((h, s) for s in servers if s.protocol in TLS_PROTOCOLS for h in s.host_names()),
+    )
+    if not chains.values:
         return Outcome("fail", reason=f"no TLS server on port {port}")
-    server = pick_sni(secured, request.server_name)
+    server = pick_sni(chains, request.server_name)
     if server is None:
         return Outcome("fail", reason=f"no server on port {port} for SNI {request.server_name or '(none)'}")
     if server.passthrough:
@@ -66,11 +76,25 @@ def _on_workload(topology: Topology, servers: list[Server], request: Request) ->
         return _layer4(topology, [server], request, "tcp")
     if request.scheme == "tls":
         return Outcome("cannot", reason=f"request.scheme tls on HTTPS server {server.ref} (use https)")
-    return _http(topology, [server], request)
+    return _http(topology, server, [server], request)
 
 
-def _http(topology: Topology, servers: list[Server], request: Request) -> Outcome:
+def _http(topology: Topology, key: Any, servers: list[Server], request: Request) -> Outcome:
     """HTTP servers on one port share one route table (merged); an HTTPS server has its own."""
+    table, redirects = topology.table(("vhosts", key), lambda: _virtual_hosts(topology, servers))
+    domain = table.pick(request.host_name)
+    if domain is None:
+        return Outcome("status", status=404, reason=f"no virtual host for {request.host_name} on port {request.port}")
+    entries: list[tuple[Server, VirtualService | None]] = table.values[domain]
+    server = entries[0][0]
+    if domain in redirects:
+        path = request.path
+        return Outcome("redirect", status=301, location=f"https://{request.host_name}{path}", server=server.ref)
+    services = list({vs.order: vs for _s, vs in entries if vs is not None}.values())
+    return _route_http(services, domain, server, request)
+
+
+def _virtual_hosts(topology: Topology, servers: list[Server]) -> tuple[DomainTable[tuple[Server, Any]], set[str]]:
     hosts: dict[str, list[tuple[Server, VirtualService | None]]] = {}
     redirects: set[str] = set()
     for server in servers:
@@ -83,14 +107,10 @@ def _http(topology: Topology, servers: list[Server], request: Request) -> Outcom
             for host in server.host_names():
                 hosts.setdefault(host, []).append((server, None))
                 redirects.add(host)
-    domain = pick_domain(hosts, request.host_name)
-    if domain is None:
-        return Outcome("status", status=404, reason=f"no virtual host for {request.host_name} on port {request.port}")
-    server = hosts[domain][0][0]
-    if domain in redirects:
-        path = request.path
-        return Outcome("redirect", status=301, location=f"https://{request.host_name}{path}", server=server.ref)
-    services = list({vs.order: vs for _s, vs in hosts[domain] if vs is not None}.values())
+    return DomainTable((d, e) for d, found in hosts.items() for e in found), redirects
+
+
+def _route_http(services: list[VirtualService], domain: str, server: Server, request: Request) -> Outcome:
     if len(services) > 1:
         names = ", ".join(vs.ref for vs in services)
         what = f"VirtualServices {names} all route {domain} on {server.gateway}; Istio orders them by creation time"
