@@ -55,6 +55,11 @@ class VirtualService:
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    def visible_in(self, namespace: str) -> bool:
+        """`exportTo`: `.` is its own namespace, `*` (or no list) every namespace."""
+        export = [str(e) for e in self.spec.get("exportTo") or ["*"]]
+        return "*" in export or namespace in {self.namespace if e == "." else e for e in export}
+
 
 @dataclass(frozen=True)
 class Binding:
@@ -176,6 +181,8 @@ class Topology:
             for i in sorted(index.overlapping(server_host)):
                 vs = bound[i]
                 if required_namespace is not None and vs.namespace != required_namespace:
+                    continue
+                if not vs.visible_in(server.gateway.split("/", 1)[0]):
                     continue
                 for vs_host in vs.hosts:
                     domain = intersect(vs_host, server_host)

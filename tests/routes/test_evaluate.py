@@ -288,3 +288,11 @@ def test_gateway_workloads_on_one_port_are_ambiguous_unless_pinned() -> None:
     ]
     assert go(objects, request()).kind == "ambiguous"
     assert where(objects, request(gateway="istio-system/two")) == "a:80"
+
+
+def test_export_to_hides_a_virtual_service_from_the_gateway_namespace() -> None:
+    hidden = vs("x", ["a.example.com"], [GW], http=[{"route": [to("x")]}])
+    hidden["spec"]["exportTo"] = ["."]
+    assert go([HTTP, hidden], request()).status == 404
+    hidden["spec"]["exportTo"] = [".", "istio-system"]
+    assert where([HTTP, hidden], request()) == "x:80"
