@@ -58,6 +58,8 @@ def _build(items: Any) -> str | None:
             out.append(chr(arg))
         elif name == "ANY":
             out.append("x")
+        elif name == "NOT_LITERAL":
+            out.append("x" if arg != ord("x") else "y")
         elif name == "IN":
             out.append(_in(arg, constants))
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
