@@ -50,7 +50,6 @@ def example_of(pattern: str) -> str | None:
 
 
 def _build(items: Any) -> str | None:
-    constants = importlib.import_module("re._constants")
     out = []
     for op, arg in items:
         name = str(op)
@@ -61,7 +60,7 @@ def _build(items: Any) -> str | None:
         elif name == "NOT_LITERAL":
             out.append("x" if arg != ord("x") else "y")
         elif name == "IN":
-            out.append(_in(arg, constants))
+            out.append(_in(arg))
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, _high, sub = arg
             part = _build(sub)
@@ -85,7 +84,7 @@ def _build(items: Any) -> str | None:
     return "".join(out)
 
 
-def _in(items: Any, constants: Any) -> str:
+def _in(items: Any) -> str:
     op, arg = items[0]
     name = str(op)
     if name == "NEGATE":
