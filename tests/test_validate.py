@@ -75,7 +75,19 @@ def test_valid_spec_passes(tmp_path: Path, pm: pluggy.PluginManager) -> None:
             "zzzz: 1\n",
             "zzzz: unknown field; allowed: "
             + ", ".join(
-                sorted(["checks", "gatewayRefs", "gateways", "hosts", "istio", "namespace", "templates", "workloads"])
+                sorted(
+                    [
+                        "checks",
+                        "gatewayRefs",
+                        "gateways",
+                        "hosts",
+                        "istio",
+                        "namespace",
+                        "templates",
+                        "tests",
+                        "workloads",
+                    ]
+                )
             ),
         ),
     ],

@@ -66,6 +66,8 @@ CORE_SCHEMA: dict[str, Any] = {
         "meta": {"description": "a DNS-1123 label"},
     },
     "templates": {"type": "string", "empty": False},
+    # route behaviour tests for `gwpipe test`; gwpipe.routes.cases checks each case with located errors
+    "tests": {"type": "list", "schema": {"type": "dict"}},
     # settings of the check stage; sub-keys are owned by gwpipe.checks.schema and gwpipe.checks.analysis
     "checks": {
         "type": "dict",

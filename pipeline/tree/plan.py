@@ -12,7 +12,17 @@ from gwpipe.render.readback import load_object, object_ref, one_line
 from gwpipe.tree.moves import find_move
 
 COMMENT_LIMIT = 65_536
-CATEGORIES = ("hosts", "ports", "tls", "certificates", "redirects", "routes", "installs", "control-plane")
+CATEGORIES = (
+    "hosts",
+    "ports",
+    "tls",
+    "certificates",
+    "redirects",
+    "routes",
+    "installs",
+    "control-plane",
+    "route-tests",
+)
 TITLES = {
     "hosts": "Hosts",
     "ports": "Ports",
@@ -22,6 +32,7 @@ TITLES = {
     "routes": "Routes",
     "installs": "Gateway installs",
     "control-plane": "Control plane",
+    "route-tests": "Route test outcomes",  # filled by gwpipe.routes.behaviour from the spec's `tests:`
 }
 SIGNS = {"added": "+", "removed": "-", "changed": "~"}
 _Facts = dict[tuple[str, str], str]

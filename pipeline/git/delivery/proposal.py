@@ -21,6 +21,7 @@ from gwpipe.git.delivery.remote import (
     tree_hash,
 )
 from gwpipe.git.repo import IDENTITY
+from gwpipe.routes.behaviour import add_route_changes
 from gwpipe.tree.files import read_tree, write_tree
 from gwpipe.tree.guards import diff_tree, guard_deletions
 from gwpipe.tree.moves import guard_move
@@ -138,6 +139,7 @@ def _attempt_once(bundle: Bundle, target: Target, clone: pushing.Clone, branch: 
     base_sha = clone.head
     previous = read_tree(clone.path / env)
     plan = compute_plan(env, previous, bundle.files, target.base, base_sha)
+    add_route_changes(plan, bundle.spec, previous, bundle.files)
     proposal = Proposal(env, branch, target.base, base_sha, "no changes", plan)
     if plan.empty:
         return proposal
