@@ -7,12 +7,22 @@ from functools import cache
 import pluggy
 
 
-@cache
 def installed_plugins() -> pluggy.PluginManager:
-    """Every installed plugin, none blocked: a committed tree may hold files a now-blocked plugin wrote."""
+    """Every built-in and installed plugin: a committed tree may hold files a now-blocked plugin wrote.
+
+    Built-ins are asked even when a run blocks them; a third-party plugin blocked anywhere in this
+    process is not, since `--block` promises that its code never runs.
+    """
+    from gwpipe.hooks.manager import BLOCKED_IN_PROCESS, builtin_names
+
+    return _manager(frozenset(BLOCKED_IN_PROCESS - set(builtin_names())))
+
+
+@cache
+def _manager(blocked: frozenset[str]) -> pluggy.PluginManager:
     from gwpipe.hooks.manager import create_manager
 
-    return create_manager()
+    return create_manager(blocked=blocked)
 
 
 def protected_kinds(pm: pluggy.PluginManager | None = None) -> frozenset[str]:
