@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from gwpipe.checks.analysis.manifests import Manifest, ManifestSet
+import dataclasses
+from collections.abc import Callable
+
+import yaml
+
+from gwpipe.checks.analysis.manifests import Manifest, ManifestSet, Path_
 from gwpipe.checks.schema.builtin import istio_version_for
 from gwpipe.checks.schema.crdsources import Source
 from gwpipe.model import Finding, RenderedObject, ResourceRequest
@@ -27,11 +32,39 @@ def structure_findings(
     invalid: set[int] = set()
     unchecked: set[str] = set()  # kinds no schema covers are left to the analyzers, as istioctl does
     for m in manifests:
-        found = check_object(_as_rendered(m), loaded, core, unchecked, line_of=m.line_of)
+        found = check_object(_as_rendered(m), loaded, core, unchecked, line_of=_key_lines(m))
         if any(f.level == "Error" for f in found):
             invalid.add(id(m))
-        findings.extend(found)
+        findings.extend(f if f.line is not None else dataclasses.replace(f, line=m.line) for f in found)
     return findings, invalid
+
+
+def _key_lines(m: Manifest) -> Callable[[Path_], int | None]:
+    """Where a field's key is (as render reports it), not its value, which may start on the next line."""
+    composed: list[yaml.Node | None] = []
+
+    def line_of(path: Path_) -> int | None:
+        if not composed:
+            composed.append(m.node_source() if m.node_source is not None else None)
+        node, line = composed[0], m.line
+        if node is None or line is None:
+            return line
+        offset = line - 1 if m.relative_lines else 0
+        line = node.start_mark.line + 1 + offset
+        for part in path:
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                pair = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+                if pair is None:
+                    break
+                line, node = pair[0].start_mark.line + 1 + offset, pair[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1 + offset
+            else:
+                break
+        return line
+
+    return line_of
 
 
 def _as_rendered(m: Manifest) -> RenderedObject:

@@ -34,7 +34,9 @@ import click
     help='Drop findings, e.g. "IST0101=Gateway istio-system/*" (glob on `Kind namespace/name`).',
 )
 @click.option(
-    "--istio-version", metavar="1.N", help="Target Istio minor version: its schemas and rules [default: gwpipe's default]."
+    "--istio-version",
+    metavar="1.N",
+    help="Target Istio minor version: its schemas and rules [default: gwpipe's default].",
 )
 @click.option(
     "--crds",
