@@ -44,7 +44,8 @@ def test_every_source_has_provenance_and_every_set_its_blobs() -> None:
     index = builtin.index()
     for name, source in index["sources"].items():
         assert set(source) >= {"repository", "path", "commit", "sha256"}, name
-        assert len(source["commit"]) == 40 and len(source["sha256"]) == 64, name
+        assert len(source["commit"]) == 40, name
+        assert len(source["sha256"]) == 64, name
     blobs = {p.name.removesuffix(".json.gz") for p in CATALOG.glob("*.json.gz")}
     used = {e["blob"] for entries in index["sets"].values() for e in entries.values()}
     assert used == blobs

@@ -164,7 +164,7 @@ kind: TrafficExtension
 metadata: {name: t, namespace: shop}
 spec: {}
 """
-    code_new, new = _analyze(tmp_path, text, "--istio-version", "1.30")
+    _, new = _analyze(tmp_path, text, "--istio-version", "1.30")
     code_old, old = _analyze(tmp_path, text, "--istio-version", "1.26")
     assert not any("no loaded CRD" in line for line in new)
     assert code_old == 1
@@ -200,7 +200,7 @@ spec:
     )
     text = GATEWAY.replace("mode: SIMPLE", "mode: STRICT")
     assert _analyze(tmp_path, text)[0] == 1
-    code, lines = _analyze(tmp_path, text, "--crds", str(crd.parent))
+    _, lines = _analyze(tmp_path, text, "--crds", str(crd.parent))
     assert [line.split(": ", 1)[1] for line in lines] == [
         'IST0101 (Error) Gateway shop/public: Referenced selector not found: "istio=ingressgateway"'
     ]

@@ -91,8 +91,8 @@ def _run(
     from gwpipe.checks.analysis.loader import input_files, load_manifests
     from gwpipe.checks.analysis.manifests import ManifestSet
     from gwpipe.checks.analysis.structure import structure_findings
-    from gwpipe.checks.schema.crdsources import env_sources, option_sources
     from gwpipe.checks.analysis.suppress import parse_suppression
+    from gwpipe.checks.schema.crdsources import env_sources, option_sources
     from gwpipe.errors import Problem, UsageError
     from gwpipe.istio import DEFAULT_VERSION
 
