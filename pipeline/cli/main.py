@@ -84,7 +84,7 @@ class _LazyGroup(click.Group):
     """A group whose commands in `gwpipe.cli.commands` are imported only when named (or listed by --help)."""
 
     lazy: ClassVar[dict[str, str]] = {
-        name: f"{__package__}.commands.{name}" for name in ("analyze", "propose", "check", "certs", "status")
+        name: f"{__package__}.commands.{name}" for name in ("analyze", "propose", "check", "certs", "status", "crds")
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
