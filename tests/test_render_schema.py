@@ -64,3 +64,26 @@ def test_a_wrong_enum_from_a_template_override_fails_the_render_at_the_field(tmp
     mode_lines = [n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith("mode:")]
     assert file_line == mode_lines[0]
     shutil.rmtree(tmp_path / "plain")
+
+
+def test_an_unreachable_crd_url_fails_the_render_with_one_error_and_a_hint(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9/releases/v1.2.3/crds.yaml"
+    env = {k: v for k, v in os.environ.items() if k != "GWPIPE_KUBERNETES_VERSION"}
+    env.update({"XDG_CACHE_HOME": str(tmp_path / "cache"), "GWPIPE_CRDS": url})
+    done = subprocess.run(
+        ["gwpipe", "render", "prod", "--specs", str(REPO / "environments"), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: {url}: cannot fetch: cannot connect (offline, or the host is unreachable)",
+        "hint: GWPIPE_CRDS[0] lists this URL; fetch it once online (it is then cached), or save the file and run "
+        "`gwpipe crds import FILE`, or drop the entry: the built-in catalog covers Istio, Gateway API, "
+        "cert-manager, Argo CD and Flux",
+    ]
+    assert not (tmp_path / "out").exists()
