@@ -145,3 +145,12 @@ def test_schema_diff_reports_fields_enums_types_and_rules() -> None:
         "- enum mode: A",
         "~ type port: integer -> string",
     ]
+
+
+def test_list_for_an_environment_uses_its_istio_version() -> None:
+    environments = Path(__file__).resolve().parent.parent / "environments"
+    code, out = _run("list", "staging", "--specs", str(environments))
+    assert code == 0, out
+    assert out.splitlines()[0] == "Istio 1.26 schemas (no built-in schemas for 1.23: the nearest); 28 kinds"
+    code, out = _run("list", "prod", "--specs", str(environments), "-o", "json")
+    assert (json.loads(out)["istio_version"], json.loads(out)["asked"]) == ("1.26", "1.26")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import click
+
+from gwpipe.cli.options import DEFAULT_SPECS
 
 # the Istio kinds gwpipe's built-in plugins write: what `diff` compares unless told otherwise
 EMITTED_ISTIO_KINDS = ("Gateway", "VirtualService", "Telemetry")
@@ -33,23 +36,38 @@ def _minor(text: str, where: str) -> tuple[int, int]:
 
 
 @command.command(name="list")
-@click.option("--istio-version", metavar="1.N", help="Target Istio minor version [default: gwpipe's default].")
+@click.argument("target", required=False)
+@click.option("--specs", "specs_dir", type=click.Path(path_type=Path), default=DEFAULT_SPECS, show_default=True,
+              help="Folder of environment specs.")  # fmt: skip
+@click.option("--istio-version", metavar="1.N", help="Target Istio minor version [default: TARGET's, else gwpipe's].")
 @click.option("--crds", "crds", multiple=True, metavar="SOURCE", help="CRD source that overrides the catalog.")
 @_output_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for failures.")
-def list_command(istio_version: str | None, crds: tuple[str, ...], output: str, debug: bool) -> None:
-    """The schema of every kind in force: built-in (with provenance) or from CRD sources (--crds, GWPIPE_CRDS)."""
+def list_command(
+    target: str | None, specs_dir: Path, istio_version: str | None, crds: tuple[str, ...], output: str, debug: bool
+) -> None:
+    """The schema of every kind in force for TARGET (an environment) or the options: built-in or from CRD sources."""
     from gwpipe.checks.schema import builtin
     from gwpipe.checks.schema.crds import catalog
-    from gwpipe.checks.schema.crdsources import env_sources, option_sources
-    from gwpipe.cli.main import _set_common, failures
+    from gwpipe.checks.schema.crdsources import configured_sources, env_sources, option_sources
+    from gwpipe.cli.main import _pipeline, _set_common, failures, resolve_specs
     from gwpipe.istio import DEFAULT_VERSION
+    from gwpipe.istio import target_version as spec_istio_version
 
     _set_common(debug, output)
     with failures():
+        sources = option_sources(list(crds), "--crds")
         asked = istio_version or DEFAULT_VERSION
+        if target is None:
+            sources += env_sources()
+        else:
+            [(path, root)] = resolve_specs((target,), False, specs_dir)
+            spec = _pipeline((), ()).load(path, root)
+            sources += configured_sources(spec)  # GWPIPE_CRDS, then the spec's checks.crds
+            major, minor = spec_istio_version(spec)
+            asked = istio_version or f"{major}.{minor}"
         chosen = builtin.istio_version_for(_minor(asked, "--istio-version"))
-        loaded = catalog(option_sources(list(crds), "--crds") + env_sources(), chosen)
+        loaded = catalog(sources, chosen)
         rows = []
         for (group, kind), crd in sorted(loaded.by_kind.items()):
             served = sorted(v for v, e in crd.versions.items() if e.get("served"))
