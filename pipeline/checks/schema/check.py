@@ -12,7 +12,7 @@ import yaml
 
 from gwpipe.checks.schema.builtin import istio_version_for as builtin_istio_version
 from gwpipe.checks.schema.convert import normalize
-from gwpipe.checks.schema.corekinds import CoreSchemas, core_schemas, core_version
+from gwpipe.checks.schema.corekinds import CoreSchemas, core_schemas
 from gwpipe.checks.schema.crdsources import ENV_VAR, configured_sources
 from gwpipe.checks.schema.messages import Path_, translate
 from gwpipe.istio import target_version
@@ -38,8 +38,7 @@ def schema_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     from gwpipe.checks.schema.crds import catalog
 
     loaded = catalog(configured_sources(spec), builtin_istio_version(target_version(spec)))
-    core_version()  # an unsupported Kubernetes version is an error even when no object needs its schemas
-    core = core_schemas()
+    core = core_schemas()  # also an unsupported Kubernetes version's error
     findings: list[Finding] = []
     unchecked: set[str] = set()
     for obj in objects:
