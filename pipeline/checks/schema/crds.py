@@ -51,7 +51,7 @@ class Crd:
 _COMPILED: dict[tuple[int, str], tuple[dict[str, Any], CompiledVersion]] = {}
 # keyed by the sources; the ids of the documents read tell when a file changed under the same path
 _CATALOGS: dict[tuple[Any, ...], tuple[tuple[int, ...], Catalog]] = {}
-_BUILTIN: dict[str, Crd] = {}
+_BUILTIN: dict[tuple[str, str], Crd] = {}
 
 
 class Catalog:
@@ -85,12 +85,13 @@ class Catalog:
 
 
 def builtin_crd(entry: builtin.Entry) -> Crd:
-    """The Crd of a catalog entry; one object per blob, so its versions compile once per process."""
-    found = _BUILTIN.get(entry.blob)
+    """The Crd of a catalog entry; Istio versions with the same schema share its dict, so it compiles once."""
+    key = (entry.blob, entry.source)
+    found = _BUILTIN.get(key)
     if found is None:
         found = _crd(builtin.document(entry.blob), builtin.origin(entry))
         assert found is not None
-        _BUILTIN[entry.blob] = found
+        _BUILTIN[key] = found
     return found
 
 
