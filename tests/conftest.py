@@ -9,7 +9,10 @@ import pytest
 pytest_plugins = ["gwpipe.testing"]
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# beside the repository, or beside the folder of worktrees the repository is checked out in
+SHARED = next(
+    (p / "shared" for p in (REPO.parent, REPO.parent.parent) if (p / "shared").is_dir()), REPO.parent / "shared"
+)
 CRDS = SHARED / "reference" / "crds"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gwpipe.checks.schema import cel
@@ -197,6 +197,7 @@ _TLS = st.dictionaries(
 )
 
 
+@settings(deadline=None)  # compiles every rule per example: slow on a loaded machine, and timing is not the point
 @given(st.lists(_TLS, min_size=1, max_size=6))
 def test_memoized_verdicts_equal_fresh_evaluation(values: list[dict[str, Any]]) -> None:
     cel.clear_memo()

@@ -193,8 +193,10 @@ def test_url_source_downloads_once_and_then_reads_the_cache(crd_server: _Server,
 
 def test_url_errors_are_check_errors_and_nothing_is_cached(crd_server: _Server) -> None:
     missing = f"{crd_server.url}/releases/v1.2.3/missing.yaml"
-    with pytest.raises(CheckError, match=rf"^test: cannot download {missing}: HTTP 404$"):
+    with pytest.raises(CheckError, match=rf"^{missing}: cannot fetch: HTTP 404$") as caught:
         load_documents(Source("url", missing, "test"))
+    assert caught.value.problems[0].hint is not None
+    assert caught.value.problems[0].hint.startswith("test lists this URL; fetch it once online")
     bad = f"{crd_server.url}/releases/v1.2.4/bad.yaml"
     with pytest.raises(
         CheckError, match=r"^http://127\.0\.0\.1:\d+/releases/v1\.2\.4/bad\.yaml:2:1: invalid YAML in crd source: .+$"
@@ -342,7 +344,7 @@ def test_credentials_in_urls_never_reach_messages(crd_server: _Server) -> None:
         load_documents(Source("url", url, "test"))
     assert "s3cret" not in str(caught.value)
     assert re.fullmatch(
-        r"test: cannot download http://\*\*\*@127\.0\.0\.1:\d+/releases/v1\.2\.3/missing\.yaml: HTTP 404",
+        r"http://\*\*\*@127\.0\.0\.1:\d+/releases/v1\.2\.3/missing\.yaml: cannot fetch: HTTP 404",
         str(caught.value),
     )
     assert crdsources.redact("https://tok@example.com/v1.2.3/x.yaml") == "https://***@example.com/v1.2.3/x.yaml"

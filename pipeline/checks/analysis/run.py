@@ -45,19 +45,29 @@ def analyze(
     suppressions: list[Suppression] | None = None,
     now: datetime.datetime | None = None,
     services_declared: bool = True,
+    structure: tuple[list[Finding], set[int]] | None = None,
 ) -> list[Finding]:
     """Every admission-rule and analyzer finding for the set, deduplicated, sorted, suppressions applied.
 
     `services_declared`: Service manifests in the set describe their namespace's Services (files given to
     `gwpipe analyze`); a render's own gateway Services do not, only inventory Services do.
+    `structure`: the schema findings and the ids of the manifests with a structural error (`structure_findings`);
+    rules and analyzers say nothing about those objects, whose fields may not mean what they read as.
     """
     ctx = Context(manifests, build_cluster(manifests, inventory, services_declared), version)
     if now is not None:
         ctx.now = now
+    invalid = structure[1] if structure is not None else set()
     for m in manifests:
-        ctx.findings.extend(rule_findings(m))
+        if id(m) not in invalid:
+            ctx.findings.extend(rule_findings(m))
     for analyzer in ANALYZERS:
         analyzer(ctx)
+    if invalid:
+        broken = {(m.kind, m.namespace, m.name, m.file) for m in manifests if id(m) in invalid}
+        ctx.findings = [f for f in ctx.findings if (f.kind, f.namespace, f.name, f.file) not in broken]
+    if structure is not None:
+        ctx.findings = structure[0] + ctx.findings
     if not ctx.findings:
         return []
     found = unsuppressed(list(dict.fromkeys(ctx.findings)), manifests, suppressions or [])

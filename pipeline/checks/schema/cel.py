@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import celpy
@@ -24,8 +27,37 @@ _UNEXPAND = re.compile(r"__(underscores|dot|dash|slash)__")
 _UNEXPANSIONS = {"underscores": "__", "dot": ".", "dash": "-", "slash": "/"}
 MEMO_LIMIT = 200_000
 
-_ENV = celpy.Environment()
 _MEMO: dict[tuple[RuleSet, Any], tuple[tuple[Rule, Outcome], ...]] = {}
+
+
+@functools.cache
+def _environment() -> celpy.Environment:
+    """The CEL environment, its parser loaded from gwpipe's cache when an earlier process saved it there."""
+    from celpy.celparser import CELParser
+
+    if CELParser.CEL_PARSER is None:
+        # building celpy's LALR tables takes about a second per process; lark can keep them on disk (it checks
+        # that the file matches the grammar, lark and Python, and rebuilds from scratch when it does not)
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        cache: Path | None = Path(base) / "gwpipe" / "cel-parser.lark"
+        try:
+            Path(base, "gwpipe").mkdir(parents=True, exist_ok=True)
+        except OSError:
+            cache = None
+        CELParser.CEL_PARSER = lark.Lark(
+            (Path(celpy.__file__).parent / "cel.lark").read_text(encoding="utf-8"),
+            parser="lalr",
+            start="expr",
+            debug=True,
+            g_regex_flags=re.M,
+            lexer_callbacks={"IDENT": CELParser.ambiguous_literals},
+            propagate_positions=True,
+            maybe_placeholders=False,
+            priority="invert",
+            tree_class=lark.Tree,
+            cache=str(cache) if cache is not None else False,
+        )
+    return celpy.Environment()
 
 
 @dataclass(frozen=True)
@@ -199,20 +231,20 @@ def compile_rule(spec: dict[str, Any], schema: dict[str, Any]) -> Rule:
         schema=schema,
     )
     try:
-        ast = _ENV.compile(text)
+        ast = _environment().compile(text)
     except Exception as exc:  # noqa: BLE001 - celpy raises parser-specific types
         raise RuleError(f"cannot compile rule {text!r}: {str(exc).splitlines()[0]}") from None
     if _mentions(ast, "oldSelf"):
         rule.transition = True
         return rule
-    rule.program = _ENV.program(ast, functions=KUBERNETES_FUNCTIONS)
+    rule.program = _environment().program(ast, functions=KUBERNETES_FUNCTIONS)
     rule.fields = _self_projection(ast)
     if rule.message_expression:
         try:
-            message_ast = _ENV.compile(rule.message_expression)
+            message_ast = _environment().compile(rule.message_expression)
         except Exception:  # noqa: BLE001 - a broken messageExpression falls back to message, as the apiserver does
             return rule
-        rule.message_program = _ENV.program(message_ast, functions=KUBERNETES_FUNCTIONS)
+        rule.message_program = _environment().program(message_ast, functions=KUBERNETES_FUNCTIONS)
         # the memoized failure carries the message, so the key must cover what the message reads too
         rule.fields = _merge(rule.fields, _self_projection(message_ast))
     return rule

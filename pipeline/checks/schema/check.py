@@ -5,24 +5,27 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from gwpipe.checks.schema.builtin import istio_version_for as builtin_istio_version
 from gwpipe.checks.schema.convert import normalize
-from gwpipe.checks.schema.corekinds import CoreSchemas, core_schemas, core_version, could_be_builtin
+from gwpipe.checks.schema.corekinds import CoreSchemas, core_schemas
 from gwpipe.checks.schema.crdsources import ENV_VAR, configured_sources
 from gwpipe.checks.schema.messages import Path_, translate
+from gwpipe.istio import target_version
 from gwpipe.model import Finding, RenderedObject
 from gwpipe.spec.load import Spec
 from gwpipe.spec.yamlload import format_path
 
-if TYPE_CHECKING:  # the CRD and CEL machinery is imported only when a CRD source is configured
+if TYPE_CHECKING:  # the CRD and CEL machinery is imported only when there is an object to check
     from gwpipe.checks.schema.crds import Catalog, Crd, Node
 
 SCHEMA = "IST0106"  # Istio's SchemaValidationError
 RULE = "GWP0100"  # an x-kubernetes-validations rule rejects the object
-UNCONFIGURED = "GWP0101"  # no CRD source: custom kinds were not checked
+UNCONFIGURED = "GWP0101"  # neither the catalog nor a CRD source knows a custom kind: it was not checked
 UNEVALUATED = "GWP0102"  # a CRD rule celpy cannot compile was skipped
 DEPRECATED = "GWP0103"  # the served version is deprecated
 _FIELD_PATH = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]|\['([^']*)'\]")
@@ -32,55 +35,57 @@ def schema_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     """Findings for objects the target cluster's CRDs (and core schemas) would reject."""
     if not objects:
         return []
-    sources = configured_sources(spec)
-    loaded = None
-    if sources:
-        from gwpipe.checks.schema.crds import catalog
+    from gwpipe.checks.schema.crds import catalog
 
-        loaded = catalog(sources)
-    core_version()  # an unsupported Kubernetes version is an error even when no object needs its schemas
-    # loading the schemas costs more than checking a few thousand objects: only when an object may need them
-    core = core_schemas() if loaded is not None or any(_may_be_builtin(o) for o in objects) else None
+    loaded = catalog(configured_sources(spec), builtin_istio_version(target_version(spec)))
+    core = core_schemas()  # also an unsupported Kubernetes version's error
     findings: list[Finding] = []
     unchecked: set[str] = set()
     for obj in objects:
         findings.extend(check_object(obj, loaded, core, unchecked))
     if unchecked:
-        message = (
-            f"CRD schema validation skipped for {', '.join(sorted(unchecked))}: no CRD source configured; "
-            f"list CRD files, folders, pinned URLs or cluster: in checks.crds or {ENV_VAR}"
+        findings.append(
+            Finding(UNCONFIGURED, "Info", "Environment", "", spec.name, unchecked_message(unchecked), spec.file, None)
         )
-        findings.append(Finding(UNCONFIGURED, "Info", "Environment", "", spec.name, message, spec.file, None))
     return findings
 
 
-def _may_be_builtin(obj: RenderedObject) -> bool:
-    api_version = obj.obj.get("apiVersion")
-    return not isinstance(api_version, str) or could_be_builtin(api_version.rpartition("/")[0])
+def unchecked_message(kinds: set[str]) -> str:
+    """What to say about kinds no schema covers, and how to give gwpipe their CRDs."""
+    return (
+        f"CRD schema validation skipped for {', '.join(sorted(kinds))}: not in the built-in catalog and no CRD "
+        f"source defines it; import its CRD with `gwpipe crds import` and list it in checks.crds or {ENV_VAR}"
+    )
 
 
 def check_object(
-    obj: RenderedObject, loaded: Catalog | None, core: CoreSchemas | None, unchecked: set[str]
+    obj: RenderedObject,
+    loaded: Catalog,
+    core: CoreSchemas,
+    unchecked: set[str],
+    line_of: Callable[[Path_], int | None] | None = None,
 ) -> list[Finding]:
-    """Schema, serving and rule findings for one rendered object (`core` None: no object is of a built-in kind)."""
+    """Schema, serving and rule findings for one object; `line_of` finds a field's line (default: in obj.text)."""
     data = obj.obj
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str):
         return [_finding(obj, SCHEMA, "apiVersion and kind must be strings")]
+    lines = line_of or (lambda path: _line(obj.text, path))
     group, _, version = api_version.rpartition("/")
-    crd = loaded.lookup(group, kind) if loaded is not None else None
-    if crd is not None and core is not None:
-        return _check_custom(obj, crd, version, core)
-    if core is not None and core.is_builtin(group):
-        return _check_core(obj, group, version, kind, core)
-    if loaded is None:
-        unchecked.add(kind)
-    elif group in loaded.groups:
+    crd = loaded.lookup(group, kind)
+    if crd is not None:
+        return _check_custom(obj, crd, version, core, lines)
+    if core.is_builtin(group):
+        return _check_core(obj, group, version, kind, core, lines)
+    if group in loaded.groups:
         return [_finding(obj, SCHEMA, f"no loaded CRD of group {group} serves kind {kind}")]
+    unchecked.add(kind)
     return []
 
 
-def _check_core(obj: RenderedObject, group: str, version: str, kind: str, core: CoreSchemas) -> list[Finding]:
+def _check_core(
+    obj: RenderedObject, group: str, version: str, kind: str, core: CoreSchemas, lines: Callable[[Path_], int | None]
+) -> list[Finding]:
     validator = core.validator(group, version, kind)
     if validator is None:
         return [_finding(obj, SCHEMA, f"Kubernetes {core.version} does not serve {obj.obj['apiVersion']} {kind}")]
@@ -88,10 +93,12 @@ def _check_core(obj: RenderedObject, group: str, version: str, kind: str, core: 
     if valid:
         return []
     schema = core.bundle(core.by_gvk[(group, version, kind)])
-    return _schema_errors(obj, validator, data, schema)
+    return _schema_errors(obj, validator, data, schema, lines)
 
 
-def _check_custom(obj: RenderedObject, crd: Crd, version: str, core: CoreSchemas) -> list[Finding]:
+def _check_custom(
+    obj: RenderedObject, crd: Crd, version: str, core: CoreSchemas, lines: Callable[[Path_], int | None]
+) -> list[Finding]:
     entry = crd.versions.get(version)
     if entry is None or not entry.get("served", False):
         served = ", ".join(sorted(v for v, e in crd.versions.items() if e.get("served")))
@@ -111,7 +118,7 @@ def _check_custom(obj: RenderedObject, crd: Crd, version: str, core: CoreSchemas
     valid, data = _is_valid(cv.validator, obj.obj)
     if not valid or cv.has_defaults:
         data = normalize(data, cv.schema)
-    schema_errors = [] if valid else _schema_errors(obj, cv.validator, data, cv.jsonschema)
+    schema_errors = [] if valid else _schema_errors(obj, cv.validator, data, cv.jsonschema, lines)
     findings.extend(schema_errors)
     if cv.plan is not None:
         failures: list[tuple[Path_, str, str, bool]] = []
@@ -119,7 +126,7 @@ def _check_custom(obj: RenderedObject, crd: Crd, version: str, core: CoreSchemas
         for path, code, message, is_error in failures:
             if is_error and schema_errors:
                 continue  # evaluation errors on a value the schema already rejects only repeat it
-            findings.append(_finding(obj, code, f"{_dotted(path)}: {message}", line=_line(obj.text, path)))
+            findings.append(_finding(obj, code, f"{_dotted(path)}: {message}", line=lines(path)))
     return findings
 
 
@@ -136,11 +143,13 @@ def _json_scalar(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime.date) else str(value)
 
 
-def _schema_errors(obj: RenderedObject, validator: Any, data: Any, schema: dict[str, Any]) -> list[Finding]:
+def _schema_errors(
+    obj: RenderedObject, validator: Any, data: Any, schema: dict[str, Any], lines: Callable[[Path_], int | None]
+) -> list[Finding]:
     out = []
     for error in validator.iter_errors(data):
         for path, message in translate(error, schema):
-            out.append(_finding(obj, SCHEMA, f"{_dotted(path)}: {message}", line=_line(obj.text, path)))
+            out.append(_finding(obj, SCHEMA, f"{_dotted(path)}: {message}", line=lines(path)))
     return out
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from gwpipe.checks.schema import builtin
 from gwpipe.checks.schema.cel import Rule, RuleError, RuleSet, compile_rule
 from gwpipe.checks.schema.convert import FORMATS, structural_to_jsonschema
 from gwpipe.checks.schema.corekinds import CoreSchemas
@@ -50,14 +51,21 @@ class Crd:
 _COMPILED: dict[tuple[int, str], tuple[dict[str, Any], CompiledVersion]] = {}
 # keyed by the sources; the ids of the documents read tell when a file changed under the same path
 _CATALOGS: dict[tuple[Any, ...], tuple[tuple[int, ...], Catalog]] = {}
+_BUILTIN: dict[tuple[str, str], Crd] = {}
 
 
 class Catalog:
-    """Every CRD of the configured sources; the first source that defines a CRD name wins."""
+    """Every CRD of the configured sources, then the built-in catalog; the first source that defines a CRD name wins.
 
-    def __init__(self, sources: list[Source]) -> None:
+    `istio_version` None: no built-in catalog (only what the sources define).
+    """
+
+    def __init__(self, sources: list[Source], istio_version: str | None = None) -> None:
         self.by_kind: dict[tuple[str, str], Crd] = {}
         self.groups: set[str] = set()
+        self.istio_version = istio_version
+        self.builtin = builtin.entries(istio_version) if istio_version is not None else {}
+        self.groups.update(group for group, _kind in self.builtin)
         seen: set[str] = set()
         for source in sources:
             for doc in load_documents(source):
@@ -69,16 +77,31 @@ class Catalog:
                 self.groups.add(crd.group)
 
     def lookup(self, group: str, kind: str) -> Crd | None:
-        return self.by_kind.get((group, kind))
+        found = self.by_kind.get((group, kind))
+        if found is not None:
+            return found
+        entry = self.builtin.get((group, kind))
+        return builtin_crd(entry) if entry is not None else None
 
 
-def catalog(sources: list[Source]) -> Catalog:
-    """The catalog of `sources`, built once per process for the same files (unchanged), URLs and clusters."""
-    key = tuple((s.kind, s.ref) for s in sources)
+def builtin_crd(entry: builtin.Entry) -> Crd:
+    """The Crd of a catalog entry; Istio versions with the same schema share its dict, so it compiles once."""
+    key = (entry.blob, entry.source)
+    found = _BUILTIN.get(key)
+    if found is None:
+        found = _crd(builtin.document(entry.blob), builtin.origin(entry))
+        assert found is not None
+        _BUILTIN[key] = found
+    return found
+
+
+def catalog(sources: list[Source], istio_version: str | None = None) -> Catalog:
+    """The catalog of `sources` (then the built-in one), built once per process for the same inputs."""
+    key = (istio_version, *((s.kind, s.ref) for s in sources))
     docs_key = tuple(id(d) for s in sources for d in load_documents(s))
     cached = _CATALOGS.get(key)
     if cached is None or cached[0] != docs_key:
-        cached = (docs_key, Catalog(sources))
+        cached = (docs_key, Catalog(sources, istio_version))
         _CATALOGS[key] = cached
     return cached[1]
 
@@ -168,3 +191,4 @@ def clear_cache() -> None:
     """Forget compiled versions and catalogs (tests)."""
     _COMPILED.clear()
     _CATALOGS.clear()
+    _BUILTIN.clear()

@@ -75,8 +75,18 @@ def _kind_of(entry: str) -> str:
     return "path"
 
 
-def _env_source(entry: str, index: int) -> Source:
-    where = f"{ENV_VAR}[{index}]"
+def option_sources(entries: list[str], option: str) -> list[Source]:
+    """Sources named on the command line (`option` names them in errors), in the GWPIPE_CRDS entry syntax."""
+    return [_env_source(entry, i, option) for i, entry in enumerate(entries)]
+
+
+def env_sources() -> list[Source]:
+    """The GWPIPE_CRDS entries."""
+    return [_env_source(entry, i) for i, entry in enumerate(_env_entries())]
+
+
+def _env_source(entry: str, index: int, label: str = ENV_VAR) -> Source:
+    where = f"{label}[{index}]"
     kind = _kind_of(entry)
     if kind == "path":
         path = Path(os.path.abspath(os.path.expanduser(entry)))
@@ -173,6 +183,15 @@ def cache_path(url: str) -> Path:
     return cache_dir() / hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
+def _fetch_problem(source: Source, reason: str) -> Problem:
+    hint = (
+        f"{source.where} lists this URL; fetch it once online (it is then cached), or save the file and run "
+        "`gwpipe crds import FILE`, or drop the entry: the built-in catalog covers Istio, Gateway API, "
+        "cert-manager, Argo CD and Flux"
+    )
+    return Problem(redact(source.ref), f"cannot fetch: {reason}", hint)
+
+
 def _download(source: Source) -> bytes:
     cached = cache_path(source.ref)
     if cached.is_file():
@@ -182,18 +201,18 @@ def _download(source: Source) -> bytes:
     try:
         with requests.get(source.ref, timeout=TIMEOUT_S, stream=True) as response:
             if response.status_code != 200:
-                raise CheckError(
-                    Problem(source.where, f"cannot download {redact(source.ref)}: HTTP {response.status_code}")
-                )
+                raise CheckError(_fetch_problem(source, f"HTTP {response.status_code}"))
             body = b""
             for chunk in response.iter_content(1 << 20):
                 body += chunk
                 if len(body) > MAX_DOWNLOAD:
-                    raise CheckError(
-                        Problem(source.where, f"cannot download {redact(source.ref)}: larger than {MAX_DOWNLOAD} bytes")
-                    )
+                    raise CheckError(_fetch_problem(source, f"larger than {MAX_DOWNLOAD} bytes"))
+    except requests.ConnectionError:
+        raise CheckError(_fetch_problem(source, "cannot connect (offline, or the host is unreachable)")) from None
+    except requests.Timeout:
+        raise CheckError(_fetch_problem(source, f"no answer within {TIMEOUT_S}s")) from None
     except requests.RequestException as exc:
-        raise CheckError(Problem(source.where, f"cannot download {redact(source.ref)}: {type(exc).__name__}")) from None
+        raise CheckError(_fetch_problem(source, type(exc).__name__)) from None
     _crds_in(body, redact(source.ref), source)  # never cache what does not parse
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")

@@ -1,4 +1,4 @@
-"""The `gwpipe analyze` command: Istio admission rules and analyzers over manifest files."""
+"""The `gwpipe analyze` command: schemas first (IST0106), then Istio admission rules and analyzers over manifest files."""
 
 from __future__ import annotations
 
@@ -33,7 +33,18 @@ import click
     metavar="CODE=RESOURCE",
     help='Drop findings, e.g. "IST0101=Gateway istio-system/*" (glob on `Kind namespace/name`).',
 )
-@click.option("--istio-version", metavar="1.N", help="Target Istio minor version [default: gwpipe's default].")
+@click.option(
+    "--istio-version",
+    metavar="1.N",
+    help="Target Istio minor version: its schemas and rules [default: gwpipe's default].",
+)
+@click.option(
+    "--crds",
+    "crds",
+    multiple=True,
+    metavar="SOURCE",
+    help="CRD file, folder, pinned URL or cluster:CONTEXT whose schemas override the built-in catalog (repeatable).",
+)
 @click.option(
     "--inventory",
     "inventory",
@@ -49,31 +60,39 @@ def command(
     fail_on: str,
     suppress: tuple[str, ...],
     istio_version: str | None,
+    crds: tuple[str, ...],
     inventory: str | None,
     namespace: str,
     debug: bool,
 ) -> None:
-    """Check manifest files (or folders of *.yaml) with Istio's admission rules and analyzers."""
+    """Check manifest files (or folders of *.yaml): schemas first, then Istio's admission rules and analyzers."""
     from gwpipe.cli.main import _set_common, failures
     from gwpipe.model import level_at_least
 
     _set_common(debug, "json" if output == "json" else "text")
     with failures():
-        findings = _run(list(paths), suppress, istio_version, inventory, namespace)
+        findings = _run(list(paths), suppress, istio_version, crds, inventory, namespace)
         _print(findings, output)
     if any(level_at_least(f.level, fail_on) for f in findings):
         raise SystemExit(1)
 
 
 def _run(
-    paths: list[str], suppress: tuple[str, ...], istio_version: str | None, inventory: str | None, namespace: str
+    paths: list[str],
+    suppress: tuple[str, ...],
+    istio_version: str | None,
+    crds: tuple[str, ...],
+    inventory: str | None,
+    namespace: str,
 ) -> list[Any]:
     import re
 
     from gwpipe.checks.analysis import analyze
     from gwpipe.checks.analysis.loader import input_files, load_manifests
     from gwpipe.checks.analysis.manifests import ManifestSet
+    from gwpipe.checks.analysis.structure import structure_findings
     from gwpipe.checks.analysis.suppress import parse_suppression
+    from gwpipe.checks.schema.crdsources import env_sources, option_sources
     from gwpipe.errors import Problem, UsageError
     from gwpipe.istio import DEFAULT_VERSION
 
@@ -87,9 +106,11 @@ def _run(
         if parsed is None:
             raise UsageError(Problem("--suppress", f"expected CODE=Kind namespace/name (globs allowed), got {text!r}"))
         rules.append(parsed)
+    sources = option_sources(list(crds), "--crds") + env_sources()
     entries = _inventory(inventory) if inventory else []
     manifests = ManifestSet(m for f in input_files(paths) for m in load_manifests(f, namespace))
-    findings: list[Any] = analyze(manifests, entries, version, rules)
+    structure = structure_findings(manifests, version, sources)
+    findings: list[Any] = analyze(manifests, entries, version, rules, structure=structure)
     return findings
 
 
