@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from gwpipe import istio as core
-from gwpipe.errors import Problem
 from gwpipe.istio import (
     DEFAULT_WORKLOAD,
     gateway_namespace,
@@ -15,7 +14,10 @@ from gwpipe.istio import (
     workloads,
 )
 from gwpipe.model import ResourceRequest, Resources
-from gwpipe.spec.load import Spec
+
+if TYPE_CHECKING:
+    from gwpipe.errors import Problem
+    from gwpipe.spec.load import Spec
 
 # the core's gateway facts, re-exported so the plugins keep one import for every Istio fact
 __all__ = ["DEFAULT_WORKLOAD", "gateway_namespace", "gateway_workload", "namespace", "workload_namespace", "workloads"]

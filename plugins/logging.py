@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from gwpipe.errors import Problem
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources
 from gwpipe.plugins import _istio as istio
-from gwpipe.spec.load import Spec
+
+if TYPE_CHECKING:
+    from gwpipe.errors import Problem
+    from gwpipe.spec.load import Spec
 
 NAME = "logging"
 # providers istiod knows without meshConfig.extensionProviders; other names must be declared there

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from gwpipe.errors import Problem
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, RenderedObject, ResourceRequest
 from gwpipe.plugins import _istio as istio
-from gwpipe.spec.load import Spec
+
+if TYPE_CHECKING:
+    from gwpipe.errors import Problem
+    from gwpipe.spec.load import Spec
 
 NAME = "pilot_filter"
 FLAG = "PILOT_FILTER_GATEWAY_CLUSTER_CONFIG"

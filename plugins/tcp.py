@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from gwpipe.errors import PluginError, Problem
 from gwpipe.hooks.specs import hookimpl
-from gwpipe.model import ResourceRequest, Resources
 from gwpipe.plugins import _istio as istio
 from gwpipe.plugins import http, redirect, tls
-from gwpipe.spec.load import Spec
+
+if TYPE_CHECKING:
+    from gwpipe.model import ResourceRequest, Resources
+    from gwpipe.spec.load import Spec
 
 NAME = "tcp"
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from gwpipe.errors import PluginError, Problem
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.istio import CIPHER_SUITES, TLS_VERSIONS
 from gwpipe.model import ResourceRequest, Resources
 from gwpipe.plugins import _istio as istio
-from gwpipe.spec.load import Spec
+
+if TYPE_CHECKING:
+    from gwpipe.spec.load import Spec
 
 NAME = "tls"
 ISSUER_TYPE_ANNOTATION = "gwpipe.dev/issuer-type"

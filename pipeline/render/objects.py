@@ -18,6 +18,7 @@ from gwpipe.model import RenderedObject, ResourceRequest
 from gwpipe.parallel import fork_map
 from gwpipe.render.environment import MAX_OBJECT_BYTES, builtin_template_dir
 from gwpipe.render.parseback import parse_back_all
+from gwpipe.tree.layout import object_path
 from gwpipe.spec.load import Spec
 
 # wall-clock budget for rendering one object with user-supplied (sandboxed) templates
@@ -47,12 +48,6 @@ def source_name(spec: Spec) -> str:
         return Path(os.path.abspath(spec.file)).relative_to(base).as_posix()
     except ValueError:
         return Path(spec.file).name
-
-
-def object_path(request: ResourceRequest) -> str:
-    """One file per object, with a stable name: `<namespace>/<kind>-<name>.yaml`."""
-    folder = request.namespace or "_cluster"
-    return f"{folder}/{request.kind.lower()}-{request.name}.yaml"
 
 
 def render_requests(spec: Spec, requests: list[ResourceRequest], env: jinja2.Environment) -> list[RenderedObject]:

@@ -7,12 +7,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-import yaml
-
 from gwpipe.model import ROUTES_TIER, TIERS, RenderedObject, ResourceRequest
-from gwpipe.render.objects import object_path
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter is ~10x faster when present
 
 
 KUSTOMIZATION = "kustomization.yaml"
@@ -26,10 +22,19 @@ MAX_SHARD_OBJECTS = 250
 _GROUP_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
+def object_path(request: ResourceRequest) -> str:
+    """One file per object, with a stable name: `<namespace>/<kind>-<name>.yaml`."""
+    folder = request.namespace or "_cluster"
+    return f"{folder}/{request.kind.lower()}-{request.name}.yaml"
+
+
 def kustomization(paths: Iterable[str]) -> bytes:
     """A kustomization that lists `paths` (files or shard folders), so `kubectl kustomize` builds the folder."""
     doc = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(paths)}
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False).encode()
+    import yaml  # only when files are written: `gwpipe --help` loads this module through the gitops plugin
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter is ~10x faster when present
+    return yaml.dump(doc, Dumper=dumper, sort_keys=False).encode()
 
 
 def is_side_folder(folder: str) -> bool:

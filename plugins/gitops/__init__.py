@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-import yaml
 
-from gwpipe.errors import Problem
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, Placement, RenderedObject, ResourceRequest, Resources
 from gwpipe.plugins import _istio as istio
-from gwpipe.render.readback import Loader
-from gwpipe.spec.load import Spec
 from gwpipe.tree.layout import KUSTOMIZATION, environment_folders, shard_tier
+
+if TYPE_CHECKING:
+    from gwpipe.errors import Problem
+    from gwpipe.spec.load import Spec
 
 NAME = "gitops"
 # Argo CD / Flux objects live here, outside the environment's own kustomization: the controller's
