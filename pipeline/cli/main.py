@@ -320,7 +320,9 @@ def plan(
         plans = []
         for path, spec_root in specs:
             bundle = pipeline.build(pipeline.load(path, spec_root))
-            plans.append(compute_plan(bundle.spec.name, read_tree(root / bundle.spec.name), bundle.files))
+            plans.append(
+                compute_plan(bundle.spec.name, read_tree(root / bundle.spec.name), bundle.files, pm=bundle.plugins)
+            )
         if STATE.output == "json":
             click.echo(json.dumps({"ok": True, "plans": [p.as_dict() for p in plans]}, indent=2, sort_keys=True))
             return
