@@ -48,6 +48,8 @@ class Bundle:
     # checks still running on the other core, and the level at which their findings stop the run
     checks: Pending[list[Finding]] | None = field(default=None, repr=False, compare=False)
     fail_level: str = "Error"
+    # the run's plugins: the write guards ask them what the trees hold (protected kinds, synced folders)
+    plugins: pluggy.PluginManager | None = field(default=None, repr=False, compare=False)
 
     def settle(self) -> None:
         """Wait for checks still running; findings at the fail level raise CheckError (every time asked)."""
@@ -145,7 +147,7 @@ class Pipeline:
         objects, files = self._render_files(spec)
         defer = defer_checks and len(objects) >= MIN_ITEMS
         checks = start(lambda: run_checks(self.pm, spec, objects), fork=defer)
-        bundle = Bundle(spec, objects, [], files, checks, self.options.fail_level)
+        bundle = Bundle(spec, objects, [], files, checks, self.options.fail_level, self.pm)
         if not defer:
             bundle.settle()
         return bundle
@@ -188,8 +190,8 @@ def preflight(bundles: list[Bundle], root: Path, options: Options) -> None:
             current = read_tree(target)
             change = diff_tree(current, bundle.files)
             if not change.empty:
-                guard_deletions(change, str(target), options.allow_empty, options.allow_delete)
-                guard_move(current, bundle.files, str(target), options.allow_move)
+                guard_deletions(change, str(target), options.allow_empty, options.allow_delete, bundle.plugins)
+                guard_move(current, bundle.files, str(target), options.allow_move, bundle.plugins)
         except WriteError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -201,8 +203,8 @@ def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
     bundle.settle()
     current = read_tree(root / bundle.spec.name)
     change = diff_tree(current, bundle.files)
-    guard_deletions(change, str(root / bundle.spec.name), options.allow_empty, options.allow_delete)
-    guard_move(current, bundle.files, str(root / bundle.spec.name), options.allow_move)
+    guard_deletions(change, str(root / bundle.spec.name), options.allow_empty, options.allow_delete, bundle.plugins)
+    guard_move(current, bundle.files, str(root / bundle.spec.name), options.allow_move, bundle.plugins)
     if not change.empty:
         write_tree(root, bundle.spec.name, bundle.files)
     return Result(bundle.spec.name, len(bundle.objects), change, None, str(root / bundle.spec.name), bundle.findings)

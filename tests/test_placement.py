@@ -49,7 +49,7 @@ def test_hook_gwpipe_protected_kinds() -> None:
     current = {KUSTOMIZATION: b"", "shop/telemetry-t.yaml": b"t", "shop/gateway-g.yaml": b"g"}
     current |= {f"shop/virtualservice-{i}.yaml": b"v" for i in range(4)}
     no_telemetry = {k: v for k, v in current.items() if "telemetry" not in k}
-    # the installed plugins protect Gateways (http) and Namespaces (gateway_split), not Telemetry
+    # without a run's manager the built-ins are asked: they protect Gateways (http) and Namespaces (gateway_split), not Telemetry
     guard_deletions(diff_tree(current, no_telemetry), "env", False, False)
     no_gateway = {k: v for k, v in current.items() if "gateway" not in k}
     with pytest.raises(WriteError) as info:
@@ -61,12 +61,18 @@ def test_hook_gwpipe_protected_kinds() -> None:
     kinds = sorted(k for ks in pm.hook.gwpipe_protected_kinds() for k in ks)
     assert kinds == ["Gateway", "Namespace", "Telemetry"]
     with pytest.raises(WriteError) as info:
-        guard_deletions(diff_tree(current, no_telemetry), "env", False, False, protected=kinds)
+        guard_deletions(diff_tree(current, no_telemetry), "env", False, False, pm)
     assert [str(p) for p in info.value.problems] == [
         "env: render would delete shop/telemetry-t.yaml; pass --allow-delete to confirm"
     ]
-    guard_deletions(diff_tree(current, no_telemetry), "env", False, True, protected=kinds)
-    guard_deletions(diff_tree(current, no_telemetry), "env", False, False, protected=["Gateway"])
+    guard_deletions(diff_tree(current, no_telemetry), "env", False, True, pm)
+    # a blocked plugin protects nothing: gateway_split declares Namespace
+    with_namespace = {**current, "_cluster/namespace-shop.yaml": b"n"}
+    no_namespace = {k: v for k, v in with_namespace.items() if "namespace-" not in k}
+    with pytest.raises(WriteError):
+        guard_deletions(diff_tree(with_namespace, no_namespace), "env", False, False)
+    blocked = create_manager(blocked=["gateway_split"], entry_points=False)
+    guard_deletions(diff_tree(with_namespace, no_namespace), "env", False, False, blocked)
 
 
 def test_hook_gwpipe_synced_folders() -> None:
@@ -82,7 +88,7 @@ def test_hook_gwpipe_synced_folders() -> None:
     move = find_move(before, after, pm)
     assert move is not None
     assert (move.old, move.new, move.objects) == ("envs/dev", "moved/dev", 1)
-    assert find_move(before, after) is None  # the installed plugins do not know this controller
+    assert find_move(before, after) is None  # the built-ins do not know this controller
     # a shard folder the controller syncs folds into its environment folder
     sharded = {**before, "1-gateways-00/kustomization.yaml": b"", "_fleet/s.yaml": b"syncs: envs/dev/1-gateways-00\n"}
     assert synced_roots(sharded, pm) == {"envs/dev"}

@@ -56,8 +56,8 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
         if not change.empty:
             where = display_path(repo.path / env)
             try:
-                guard_deletions(change, where, options.allow_empty, options.allow_delete)
-                guard_move(current, bundle.files, where, options.allow_move)
+                guard_deletions(change, where, options.allow_empty, options.allow_delete, bundle.plugins)
+                guard_move(current, bundle.files, where, options.allow_move, bundle.plugins)
             except WriteError as exc:
                 refused.extend(exc.problems)  # every environment's refusal, before anything is written
         planned.append((bundle, current, change))

@@ -54,11 +54,6 @@ def builtin_names() -> tuple[str, ...]:
     return (*BUILTIN, *CORE_PLUGINS)
 
 
-# every name blocked by any manager of this process: a blocked third-party plugin is never imported,
-# not even by the managers that ask every installed plugin about written trees
-BLOCKED_IN_PROCESS: set[str] = set()
-
-
 def create_manager(
     blocked: Iterable[str] = (), entry_points: bool = True, plugins: Iterable[tuple[str, object]] = ()
 ) -> pluggy.PluginManager:
@@ -68,7 +63,6 @@ def create_manager(
     (a plugin registered on the returned manager later is called before all of them: pass it in `plugins`).
     """
     blocked = set(blocked)
-    BLOCKED_IN_PROCESS.update(blocked)
     essential = blocked & (ESSENTIAL | ESSENTIAL_CORE)
     if essential:
         raise PluginError(Problem(f"plugin {sorted(essential)[0]!r}", "is essential and cannot be blocked"))

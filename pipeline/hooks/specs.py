@@ -114,8 +114,7 @@ def gwpipe_protected_kinds() -> list[str]:
     gone, so its kind is all that is left to judge it by. Return kind names (``"Gateway"``); the
     guard refuses to delete any file ``<namespace>/<kind lower-case>-<name>.yaml`` of a returned
     kind. Every plugin's kinds count (the union); an empty list protects nothing. The answer must
-    not depend on any spec: every installed plugin is asked, blocked or not, because the files
-    being deleted may come from an earlier render that used it.
+    not depend on any spec. The run's plugins are asked: a blocked plugin protects nothing.
     """
 
 
@@ -130,6 +129,6 @@ def gwpipe_synced_folders(files: dict[str, bytes]) -> list[str]:
     (``"clusters/dev"``, or a shard ``"clusters/dev/1-gateways-00"``; the core folds shards into
     their environment folder); files this plugin did not write, or cannot parse, contribute
     nothing. Every plugin's folders count (the union); empty lists from all plugins mean the tree
-    has no controller objects, and then nothing is a move. Every installed plugin is asked,
-    blocked or not, as the committed tree may come from an earlier render that used it.
+    has no controller objects, and then nothing is a move. The run's plugins are asked: a blocked
+    plugin's controller objects are not read.
     """

@@ -1,4 +1,4 @@
-"""What the installed plugins declare about written trees: the kinds they protect, the folders they sync."""
+"""What plugins declare about written trees: the kinds they protect, the folders they sync."""
 
 from __future__ import annotations
 
@@ -7,31 +7,25 @@ from functools import cache
 import pluggy
 
 
-def installed_plugins() -> pluggy.PluginManager:
-    """Every built-in and installed plugin: a committed tree may hold files a now-blocked plugin wrote.
-
-    Built-ins are asked even when a run blocks them; a third-party plugin blocked anywhere in this
-    process is not, since `--block` promises that its code never runs.
-    """
-    from gwpipe.hooks.manager import BLOCKED_IN_PROCESS, builtin_names
-
-    return _manager(frozenset(BLOCKED_IN_PROCESS - set(builtin_names())))
-
-
 @cache
-def _manager(blocked: frozenset[str]) -> pluggy.PluginManager:
+def builtin_plugins() -> pluggy.PluginManager:
+    """The built-in plugins, asked even when a run blocks them: a committed tree may hold their files."""
     from gwpipe.hooks.manager import create_manager
 
-    return create_manager(blocked=blocked)
+    return create_manager(entry_points=False)
+
+
+def _answers(pm: pluggy.PluginManager | None, ask: str, **kwargs: object) -> list[list[str]]:
+    """Every built-in's answer, and the run's third-party plugins' (a blocked one is never imported)."""
+    managers = [builtin_plugins()] if pm is None else [builtin_plugins(), pm]
+    return [answer for manager in managers for answer in getattr(manager.hook, ask)(**kwargs)]
 
 
 def protected_kinds(pm: pluggy.PluginManager | None = None) -> frozenset[str]:
     """The kinds whose files a write deletes only with --allow-delete (`gwpipe_protected_kinds`)."""
-    answers = (pm or installed_plugins()).hook.gwpipe_protected_kinds()
-    return frozenset(kind for kinds in answers for kind in kinds)
+    return frozenset(kind for kinds in _answers(pm, "gwpipe_protected_kinds") for kind in kinds)
 
 
 def synced_folders(files: dict[str, bytes], pm: pluggy.PluginManager | None = None) -> set[str]:
     """The repository folders the controller objects in `files` sync (`gwpipe_synced_folders`)."""
-    answers = (pm or installed_plugins()).hook.gwpipe_synced_folders(files=files)
-    return {folder for folders in answers for folder in folders}
+    return {folder for folders in _answers(pm, "gwpipe_synced_folders", files=files) for folder in folders}

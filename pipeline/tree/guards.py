@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pluggy
 
 from gwpipe.errors import Problem, WriteError
 from gwpipe.tree.declared import protected_kinds
@@ -49,11 +50,11 @@ def _identity(path: str) -> str:
 
 
 def guard_deletions(
-    change: TreeChange, where: str, allow_empty: bool, allow_delete: bool, protected: Iterable[str] | None = None
+    change: TreeChange, where: str, allow_empty: bool, allow_delete: bool, pm: pluggy.PluginManager | None = None
 ) -> None:
     """Refuse a render that empties the folder, deletes most of it, or removes an object of a protected kind.
 
-    `protected` names the kinds; by default those the installed plugins declare (`gwpipe_protected_kinds`).
+    The protected kinds are those the run's plugins `pm` declare (`gwpipe_protected_kinds`).
     """
     kept = {_identity(p) for p in change.added if _is_object(p)}
     objects = [p for p in change.removed if _is_object(p) and _identity(p) not in kept]
@@ -78,7 +79,7 @@ def guard_deletions(
             Problem(where, "pass --allow-delete to confirm"),
         )
     # object files are named `<kind lower-case>-<name>.yaml` (render.objects.object_path)
-    prefixes = tuple(f"{kind.lower()}-" for kind in sorted(protected_kinds() if protected is None else protected))
+    prefixes = tuple(f"{kind.lower()}-" for kind in sorted(protected_kinds(pm)))
     guarded = [p for p in objects if prefixes and Path(p).name.startswith(prefixes)]
     if guarded:
         raise WriteError(Problem(where, f"render would delete {', '.join(guarded)}; pass --allow-delete to confirm"))

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import pluggy
+
 from gwpipe.render.readback import load_object, object_ref, one_line
 from gwpipe.tree.moves import find_move
 
@@ -140,8 +142,9 @@ def compute_plan(
     desired: dict[str, bytes],
     base_branch: str | None = None,
     base_sha: str | None = None,
+    pm: pluggy.PluginManager | None = None,
 ) -> IngressPlan:
-    """Compare the environment folder's files before and after a render."""
+    """Compare the environment folder's files before and after a render (`pm`: the run's plugins)."""
     objects: list[ObjectChange] = []
     for path in sorted(set(previous) | set(desired)):
         old, new = previous.get(path), desired.get(path)
@@ -159,7 +162,7 @@ def compute_plan(
         )
         objects.append(ObjectChange(ref, path, action, diff))
     changes = _compare(_facts(previous), _facts(desired))
-    move = find_move(previous, desired)
+    move = find_move(previous, desired, pm)
     warnings = [one_line(f"{move.what()} (render needs --allow-move)")] if move else []
     return IngressPlan(environment, changes, objects, base_branch, base_sha, warnings)
 

@@ -30,6 +30,7 @@ def command(
     """Show what a render would change in the GitOps repository (an ingress plan); writes nothing."""
     _set_common(debug, output)
     with failures():
+        from gwpipe.routes.behaviour import add_route_changes
         from gwpipe.tree.files import read_tree
         from gwpipe.tree.plan import compute_plan
 
@@ -39,7 +40,9 @@ def command(
         plans = []
         for path, spec_root in specs:
             bundle = pipeline.build(pipeline.load(path, spec_root))
-            plans.append(compute_plan(bundle.spec.name, read_tree(root / bundle.spec.name), bundle.files))
+            previous = read_tree(root / bundle.spec.name)
+            plans.append(compute_plan(bundle.spec.name, previous, bundle.files, pm=bundle.plugins))
+            add_route_changes(plans[-1], bundle.spec, previous, bundle.files)
         if STATE.output == "json":
             click.echo(json.dumps({"ok": True, "plans": [p.as_dict() for p in plans]}, indent=2, sort_keys=True))
             return

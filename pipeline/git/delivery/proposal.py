@@ -138,15 +138,15 @@ def _attempt_once(bundle: Bundle, target: Target, clone: pushing.Clone, branch: 
     env = bundle.spec.name
     base_sha = clone.head
     previous = read_tree(clone.path / env)
-    plan = compute_plan(env, previous, bundle.files, target.base, base_sha)
+    plan = compute_plan(env, previous, bundle.files, target.base, base_sha, bundle.plugins)
     add_route_changes(plan, bundle.spec, previous, bundle.files)
     proposal = Proposal(env, branch, target.base, base_sha, "no changes", plan)
     if plan.empty:
         return proposal
     change = diff_tree(previous, bundle.files)
     where = f"{target.shown}/{branch}"
-    guard_deletions(change, where, target.allow_empty, target.allow_delete)
-    guard_move(previous, bundle.files, where, target.allow_move)
+    guard_deletions(change, where, target.allow_empty, target.allow_delete, bundle.plugins)
+    guard_move(previous, bundle.files, where, target.allow_move, bundle.plugins)
     message = commit_text(plan)
     title, body = pr_title(env, plan), pr_body(plan, branch, bundle.files)
     refuse_secrets(where, commit_message=message, pull_request_title=title, pull_request_body=body)
