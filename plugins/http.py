@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import GATEWAYS_TIER, ROUTES_TIER, Placement, ResourceRequest

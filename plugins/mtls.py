@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gwpipe.errors import PluginError, Problem
 from gwpipe.hooks.specs import hookimpl

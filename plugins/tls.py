@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gwpipe.errors import PluginError, Problem
 from gwpipe.hooks.specs import hookimpl

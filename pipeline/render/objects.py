@@ -18,8 +18,8 @@ from gwpipe.model import RenderedObject, ResourceRequest
 from gwpipe.parallel import fork_map
 from gwpipe.render.environment import MAX_OBJECT_BYTES, builtin_template_dir
 from gwpipe.render.parseback import parse_back_all
-from gwpipe.tree.layout import object_path
 from gwpipe.spec.load import Spec
+from gwpipe.tree.layout import object_path
 
 # wall-clock budget for rendering one object with user-supplied (sandboxed) templates
 USER_TEMPLATE_SECONDS = 5.0

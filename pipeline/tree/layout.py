@@ -9,8 +9,6 @@ from collections.abc import Iterable
 
 from gwpipe.model import ROUTES_TIER, TIERS, RenderedObject, ResourceRequest
 
-
-
 KUSTOMIZATION = "kustomization.yaml"
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, TYPE_CHECKING
-
+from typing import TYPE_CHECKING, Any
 
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, Placement, RenderedObject, ResourceRequest, Resources
@@ -336,6 +335,10 @@ def gwpipe_synced_folders(files: dict[str, bytes]) -> list[str]:
 
 def _synced_paths(data: bytes) -> list[str]:
     """spec.source.path (Application), spec.path (Flux Kustomization), git directories (ApplicationSet)."""
+    import yaml  # only when a tree is compared: `gwpipe --help` imports this module
+
+    from gwpipe.render.readback import Loader
+
     try:
         doc = yaml.load(data, Loader=Loader)
     except yaml.YAMLError:
