@@ -8,12 +8,14 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Callable, Generator
-from typing import Any
-
-import pluggy
+from typing import TYPE_CHECKING, Any
 
 from gwpipe.errors import PluginError, Problem
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+
+    import pluggy
 
 TRACE_VARIABLE = "GWPIPE_TRACE_PLUGINS"
 # a result a hook wrapper put in the list itself, not one of the plugins' own

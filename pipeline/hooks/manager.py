@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -14,6 +13,9 @@ from gwpipe.errors import PluginError, Problem, UsageError
 from gwpipe.hooks import specs as hookspecs
 from gwpipe.hooks.calls import guard_plugin
 from gwpipe.plugins import BUILTIN, ESSENTIAL
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 # The core's own plugins: commands and checks. A module each, imported when the manager is created,
 # so they must keep their heavy imports inside the hook implementations.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gwpipe.hooks.specs import hookimpl
-from gwpipe.model import Finding, RenderedObject
-from gwpipe.spec.load import Spec
+
+if TYPE_CHECKING:
+    from gwpipe.model import Finding, RenderedObject
+    from gwpipe.spec.load import Spec
 
 
 @hookimpl

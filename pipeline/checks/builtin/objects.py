@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gwpipe.errors import PluginError
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, RenderedObject, Resources
-from gwpipe.spec.load import Spec
+
+if TYPE_CHECKING:
+    from gwpipe.spec.load import Spec
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

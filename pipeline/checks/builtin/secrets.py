@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gwpipe.checks.builtin.objects import finding
 from gwpipe.checks.secrets import find_secrets_each
 from gwpipe.hooks.specs import hookimpl
-from gwpipe.model import Finding, RenderedObject
-from gwpipe.spec.load import Spec
+
+if TYPE_CHECKING:
+    from gwpipe.model import Finding, RenderedObject
+    from gwpipe.spec.load import Spec
 
 
 @hookimpl
