@@ -104,6 +104,10 @@ class _LazyGroup(click.Group):
 def main(debug: bool) -> None:
     """Render, check and deliver Istio ingress configuration from per-environment specs."""
     STATE.debug = debug
+    from gwpipe import fast
+
+    with failures():
+        fast.enabled()  # a bad GWPIPE_FAST stops every command before it starts
 
 
 def resolve_specs(targets: tuple[str, ...], all_envs: bool, specs_dir: Path) -> list[tuple[Path, Path]]:
@@ -199,8 +203,8 @@ def render(
     """Render environments (names or spec files) and commit them, or write them with --out."""
     _set_common(debug, output)
     with failures():
-        from gwpipe.engine import preflight, write_bundle
-        from gwpipe.git.commit import commit_bundles
+        from gwpipe.engine import Run, preflight, write_bundle
+        from gwpipe.git.commit import commit_run
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(
@@ -211,19 +215,17 @@ def render(
             allow_move=allow_move,
             fail_level=fail_on,
         )
-        bundles = []
+        run = Run(pipeline)
         with _progress(len(specs)) as step:
-            for index, (path, root) in enumerate(specs):
-                # the last environment's checks may run while its commit is prepared: they settle
-                # before anything is put in place (earlier ones settle here, so errors keep their order)
-                last = index == len(specs) - 1 and out is None
-                bundles.append(pipeline.build(pipeline.load(path, root), defer_checks=last))
+            for path, root in specs:
+                run.add(path, root)
                 step()
         if out is not None:
+            bundles = run.bundles()
             preflight(bundles, out, pipeline.options)  # all or nothing: every folder's guards before any write
             results = [write_bundle(bundle, out, pipeline.options) for bundle in bundles]
         else:
-            results = commit_bundles(bundles, repo or DEFAULT_REPO, pipeline.options, create=repo is None)
+            results = commit_run(run, repo or DEFAULT_REPO, pipeline.options, create=repo is None)
         _report(results)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from gwpipe import fast
 from gwpipe.errors import Problem, RenderError
 from gwpipe.model import ResourceRequest
 from gwpipe.render.environment import MAX_OBJECT_BYTES
@@ -17,6 +18,8 @@ from gwpipe.spec.fastyaml import load_documents
 
 def parse_back_all(requests: Sequence[ResourceRequest], texts: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """`_parse_back` of every text, most of them read together as one YAML stream (the same values, faster)."""
+    if not fast.enabled():
+        return [_parse_back(request, text) for request, text in zip(requests, texts, strict=True)]
     together = _read_together(texts)
     out = []
     for request, text, doc in zip(requests, texts, together, strict=True):
