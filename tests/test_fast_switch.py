@@ -249,3 +249,12 @@ def test_off_every_secret_detector_runs_ungated(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(secrets, "has_base64_run", refuse)
     assert on_both_paths(monkeypatch, lambda: secrets.find_secrets_each(["a: 1\n", "b: 2\n"])) == [[], []]
+
+
+def test_off_host_overlaps_are_found_by_a_full_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gwpipe.checks.analysis.hosts import HostIndex
+
+    monkeypatch.setattr(HostIndex, "_add_wild_suffixes", refuse)
+    index = HostIndex([("*.example.com", 1), ("a.example.com", 2), ("b.example.org", 3)])
+    assert on_both_paths(monkeypatch, lambda: index.overlapping("a.example.com")) == {1, 2}
+    assert index.overlaps("c.example.com") and not index.overlaps("c.example.org")
