@@ -21,11 +21,7 @@ from gwpipe.testing import git, write_spec
 
 HOSTS = MIN_ITEMS  # one VirtualService per host plus the Gateway: enough objects for the checks to be deferred
 
-
-@pytest.fixture(autouse=True)
-def fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the deferral, a fast path: on, whatever the suite runs with."""
-    monkeypatch.setenv("GWPIPE_FAST", "1")
+pytestmark = pytest.mark.usefixtures("fast_paths")  # tests of the deferral, a fast path, itself
 
 
 def spec_data(hosts: int = HOSTS) -> dict[str, Any]:
