@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from gwpipe.checks.core import run_checks
 from gwpipe.errors import CheckError, PluginError, Problem, SpecError, WriteError
 from gwpipe.hooks.manager import create_manager
 from gwpipe.model import Finding, RenderedObject, Resources, level_at_least
-from gwpipe.parallel import MIN_ITEMS, Pending, start
+from gwpipe.parallel import Pending, start
 from gwpipe.render.environment import make_environment
 from gwpipe.render.objects import render_requests
 from gwpipe.spec.load import Spec, load_spec
@@ -39,32 +39,63 @@ class Options:
 
 @dataclass
 class Bundle:
-    """One environment rendered and checked (or being checked: see `settle`), ready to be written."""
+    """One environment rendered and checked, ready to be written (`Pipeline.prepare`: not yet checked)."""
 
     spec: Spec
     objects: list[RenderedObject]
     findings: list[Finding]
     files: dict[str, bytes]
-    # checks still running on the other core, and the level at which their findings stop the run
-    checks: Pending[list[Finding]] | None = field(default=None, repr=False, compare=False)
-    fail_level: str = "Error"
     # the run's plugins: the write guards ask them what the trees hold (protected kinds, synced folders)
     plugins: pluggy.PluginManager | None = field(default=None, repr=False, compare=False)
 
-    def settle(self) -> None:
-        """Wait for checks still running; findings at the fail level raise CheckError (every time asked)."""
-        if self.checks is None:
-            return
-        findings = self.checks.result()
-        blocking = [f for f in findings if level_at_least(f.level, self.fail_level)]
-        if blocking:
-            raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
-        self.findings, self.checks = findings, None
+
+class PendingChecks:
+    """One bundle's checks, running on the other core while the run goes on; held by the run, not the bundle."""
+
+    def __init__(self, bundle: Bundle, checks: Pending[list[Finding]], fail_level: str) -> None:
+        self.bundle = bundle
+        self._checks = checks
+        self._fail_level = fail_level
+
+    def settle(self) -> Bundle:
+        """The bundle with its findings, once the checks are done; findings at the fail level raise CheckError.
+
+        Asked again, it gives the same findings or raises the same error, without waiting again.
+        """
+        return replace(self.bundle, findings=_passed(self._checks.result(), self._fail_level))
 
     def cancel(self) -> None:
-        """Stop checks still running (an interrupted run)."""
-        if self.checks is not None:
-            self.checks.cancel()
+        """Stop the checks (an interrupted run)."""
+        self._checks.cancel()
+
+
+class Run:
+    """The environments of one command, built in the order given.
+
+    Each environment's checks run before the next one is loaded, so a run reports the first problem in
+    that order; the last one's checks are left to whoever puts the run in place: `bundles()` runs them
+    here, and a commit may run them on the other core while it is staged (`gwpipe.git.commit.commit_run`).
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.checked: list[Bundle] = []
+        self.unchecked: Bundle | None = None
+
+    def add(self, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> None:
+        """Load, validate and render one more environment (after checking the one added before)."""
+        self._check_unchecked()
+        self.unchecked = self.pipeline.prepare(self.pipeline.load(path, root))
+
+    def bundles(self) -> list[Bundle]:
+        """Every environment, checked."""
+        self._check_unchecked()
+        return list(self.checked)
+
+    def _check_unchecked(self) -> None:
+        if self.unchecked is not None:
+            self.checked.append(self.pipeline.check(self.unchecked))
+            self.unchecked = None
 
 
 @dataclass
@@ -138,19 +169,24 @@ class Pipeline:
         objects = render_requests(spec, list(resources), self._environment(spec))
         return objects, desired_files(objects)  # settles each object's final (shard) path
 
-    def build(self, spec: Spec, defer_checks: bool = False) -> Bundle:
-        """Plan, render, parse back and check one validated spec; Error findings raise CheckError.
+    def build(self, spec: Spec) -> Bundle:
+        """Plan, render, parse back and check one validated spec; findings at the fail level raise CheckError."""
+        return self.check(self.prepare(spec))
 
-        With `defer_checks`, a large environment's checks run on the other core while the caller
-        prepares the commit; `Bundle.settle()` then waits for them and raises what `build` would have.
-        """
+    def prepare(self, spec: Spec) -> Bundle:
+        """Plan, render and parse back one validated spec: a bundle whose checks are still to run."""
         objects, files = self._render_files(spec)
-        defer = defer_checks and len(objects) >= MIN_ITEMS
-        checks = start(lambda: run_checks(self.pm, spec, objects), fork=defer)
-        bundle = Bundle(spec, objects, [], files, checks, self.options.fail_level, self.pm)
-        if not defer:
-            bundle.settle()
-        return bundle
+        return Bundle(spec, objects, [], files, plugins=self.pm)
+
+    def check(self, bundle: Bundle) -> Bundle:
+        """`bundle` with the findings of every check; findings at the fail level raise CheckError."""
+        findings = run_checks(self.pm, bundle.spec, bundle.objects)
+        return replace(bundle, findings=_passed(findings, self.options.fail_level))
+
+    def start_checks(self, bundle: Bundle) -> PendingChecks:
+        """`check(bundle)`, started on the other core (in this process when it cannot fork, or GWPIPE_FAST=0)."""
+        spec, objects = bundle.spec, bundle.objects
+        return PendingChecks(bundle, start(lambda: run_checks(self.pm, spec, objects)), self.options.fail_level)
 
     def _environment(self, spec: Spec) -> jinja2.Environment:
         """One jinja2 environment per template search path, so templates compile once per run."""
@@ -180,9 +216,16 @@ def _finding_where(f: Finding) -> str:
     return f"{f.file}:{f.line}" if f.file and f.line else (f.file or f.resource)
 
 
+def _passed(findings: list[Finding], fail_level: str) -> list[Finding]:
+    """`findings`, unless some are at `fail_level` or above: those raise CheckError."""
+    blocking = [f for f in findings if level_at_least(f.level, fail_level)]
+    if blocking:
+        raise CheckError(*(Problem(_finding_where(f), f"{f.code} {f.resource}: {f.message}") for f in blocking))
+    return findings
+
+
 def preflight(bundles: list[Bundle], root: Path, options: Options) -> None:
     """Refuse before anything is written when the write of any one environment would be refused."""
-    settle_all(bundles)
     problems: list[Problem] = []
     for bundle in bundles:
         target = root / bundle.spec.name
@@ -200,7 +243,6 @@ def preflight(bundles: list[Bundle], root: Path, options: Options) -> None:
 
 def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
     """Write the bundle under `root/<env>` as plain files (no git)."""
-    bundle.settle()
     current = read_tree(root / bundle.spec.name)
     change = diff_tree(current, bundle.files)
     guard_deletions(change, str(root / bundle.spec.name), options.allow_empty, options.allow_delete, bundle.plugins)
@@ -208,9 +250,3 @@ def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
     if not change.empty:
         write_tree(root, bundle.spec.name, bundle.files)
     return Result(bundle.spec.name, len(bundle.objects), change, None, str(root / bundle.spec.name), bundle.findings)
-
-
-def settle_all(bundles: list[Bundle]) -> None:
-    """Wait for every bundle's checks; the first blocking finding raises."""
-    for bundle in bundles:
-        bundle.settle()

@@ -8,6 +8,8 @@ import pickle
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from gwpipe import fast
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -22,7 +24,8 @@ def _workers() -> int:
 
 
 def _can_fork() -> bool:
-    return _workers() >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    # GWPIPE_FAST=0: everything in this process, serially
+    return fast.enabled() and _workers() >= 2 and "fork" in multiprocessing.get_all_start_methods()
 
 
 class _Child:

@@ -17,6 +17,12 @@ CRDS = SHARED / "reference" / "crds"
 
 
 @pytest.fixture
+def fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GWPIPE_FAST=1 for a test of a fast path itself, whatever the suite runs with (tox -e slow: 0)."""
+    monkeypatch.setenv("GWPIPE_FAST", "1")
+
+
+@pytest.fixture
 def repo_root() -> Path:
     return REPO
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from gwpipe.engine import Bundle, Options, Pipeline
+from gwpipe.engine import Options, PendingChecks, Pipeline, Run
 from gwpipe.errors import CheckError, GitError
-from gwpipe.git.commit import commit_bundles
+from gwpipe.git.commit import commit_bundles, commit_run
 from gwpipe.hooks.manager import create_manager
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, RenderedObject
@@ -20,6 +20,8 @@ from gwpipe.spec.load import Spec
 from gwpipe.testing import git, write_spec
 
 HOSTS = MIN_ITEMS  # one VirtualService per host plus the Gateway: enough objects for the checks to be deferred
+
+pytestmark = pytest.mark.usefixtures("fast_paths")  # tests of the deferral, a fast path, itself
 
 
 def spec_data(hosts: int = HOSTS) -> dict[str, Any]:
@@ -62,21 +64,21 @@ def make_repo(path: Path) -> Path:
     return path
 
 
-def deferred(tmp_path: Path, *plugins: object) -> Bundle:
-    p = pipeline(*plugins)
-    path = write_spec(tmp_path / "envs", spec_data(), "dev")
-    bundle = p.build(p.load(path, tmp_path / "envs"), defer_checks=True)
-    return bundle
+def deferred(tmp_path: Path, *plugins: object, hosts: int = HOSTS) -> Run:
+    """A run of one environment, not yet checked: committing it (`commit_run`) may defer its checks."""
+    run = Run(pipeline(*plugins))
+    run.add(write_spec(tmp_path / "envs", spec_data(hosts), "dev"), tmp_path / "envs")
+    return run
 
 
 def test_a_failing_check_stops_the_commit_before_anything_is_in_place(tmp_path: Path) -> None:
     veto = Veto()
-    bundle = deferred(tmp_path, veto)
-    assert bundle.checks is not None  # the checks really were deferred
+    run = deferred(tmp_path, veto)
     repo = make_repo(tmp_path / "gitops")
     head, objects = git(repo, "rev-parse", "HEAD"), git(repo, "count-objects", "-v")
     with pytest.raises(CheckError) as caught:
-        commit_bundles([bundle], repo, Options(), create=False)
+        commit_run(run, repo, Options(), create=False)
+    assert veto.pids == []  # the checks really were deferred: the hook ran in the child
     assert [str(p) for p in caught.value.problems] == [
         "VirtualService shop/app7-example-com: XYZ0001 VirtualService shop/app7-example-com: vetoed"
     ]
@@ -90,58 +92,85 @@ def test_the_checks_ran_in_another_process_and_found_what_build_finds(tmp_path: 
     veto = Veto()
     with pytest.raises(CheckError) as serial:
         pipeline(veto).build(pipeline(veto).load(write_spec(tmp_path / "a", spec_data(), "dev"), tmp_path / "a"))
-    bundle = deferred(tmp_path, veto)
+    p = pipeline(veto)
+    spec = p.load(write_spec(tmp_path / "b", spec_data(), "dev"), tmp_path / "b")
+    checks = p.start_checks(p.prepare(spec))
     with pytest.raises(CheckError) as late:
-        bundle.settle()
+        checks.settle()
     assert [str(p) for p in late.value.problems] == [str(p) for p in serial.value.problems]
     assert veto.pids == [os.getpid()]  # the deferred run's hook call happened in the child, not here
 
 
 def test_a_check_failure_is_said_before_a_dirty_repository(tmp_path: Path) -> None:
     """Checks used to finish before the commit began, so their failure wins over any commit refusal."""
-    bundle = deferred(tmp_path, Veto())
+    run = deferred(tmp_path, Veto())
     repo = make_repo(tmp_path / "gitops")
     (repo / "README.md").write_text("edited by hand\n")
     with pytest.raises(CheckError):
-        commit_bundles([bundle], repo, Options(), create=False)
+        commit_run(run, repo, Options(), create=False)
     assert (repo / "README.md").read_text() == "edited by hand\n"
 
 
 def test_a_dirty_repository_is_refused_when_the_checks_pass(tmp_path: Path) -> None:
-    bundle = deferred(tmp_path)
+    run = deferred(tmp_path)
     repo = make_repo(tmp_path / "gitops")
     (repo / "README.md").write_text("edited by hand\n")
     with pytest.raises(GitError, match=r"working tree has uncommitted changes: README\.md"):
-        commit_bundles([bundle], repo, Options(), create=False)
+        commit_run(run, repo, Options(), create=False)
 
 
 def test_a_failing_check_creates_no_repository(tmp_path: Path) -> None:
-    bundle = deferred(tmp_path, Veto())
+    run = deferred(tmp_path, Veto())
     with pytest.raises(CheckError):
-        commit_bundles([bundle], tmp_path / "new-gitops", Options(), create=True)
+        commit_run(run, tmp_path / "new-gitops", Options(), create=True)
     assert not (tmp_path / "new-gitops").exists()
 
 
-def test_deferred_and_serial_checks_commit_the_same_tree(tmp_path: Path) -> None:
-    trees = []
+class Note:
+    """A plugin whose check finds a Warning (which does not stop the run), and says in which process it ran."""
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+
+    @hookimpl
+    def gwpipe_check(self, spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
+        self.pids.append(os.getpid())
+        return [Finding("XYZ0002", "Warning", "VirtualService", "shop", "app7-example-com", "noted", None, None)]
+
+
+@pytest.mark.parametrize("switch", ["1", "0"])
+def test_deferred_and_serial_checks_commit_the_same_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, switch: str
+) -> None:
+    monkeypatch.setenv("GWPIPE_FAST", switch)
+    trees, findings = [], []
     for defer in (False, True):
-        p = pipeline()
+        note = Note()
+        p = pipeline(note)
         path = write_spec(tmp_path / str(defer) / "envs", spec_data(), "dev")
-        bundle = p.build(p.load(path, tmp_path / str(defer) / "envs"), defer_checks=defer)
-        assert (bundle.checks is not None) == defer
         repo = make_repo(tmp_path / f"gitops{defer}")
-        [result] = commit_bundles([bundle], repo, Options(), create=False)
+        if defer:
+            run = Run(p)
+            run.add(path, tmp_path / str(defer) / "envs")
+            [result] = commit_run(run, repo, Options(), create=False)
+        else:
+            [result] = commit_bundles([p.build(p.load(path, tmp_path / str(defer) / "envs"))], repo, Options(), False)
+        # deferred only on the fast path: with GWPIPE_FAST=0 the checks run here, before the commit
+        assert note.pids == ([] if defer and switch == "1" else [os.getpid()])
         assert result.commit == git(repo, "rev-parse", "HEAD").strip()
-        assert [f.code for f in result.findings] == [f.code for f in bundle.findings]
+        findings.append([(f.code, f.resource) for f in result.findings])
         trees.append(git(repo, "rev-parse", "HEAD^{tree}"))
     assert trees[0] == trees[1]
+    assert findings[0] == findings[1]
+    assert ("XYZ0002", "VirtualService shop/app7-example-com") in findings[0]
 
 
 def test_small_environments_are_checked_at_once(tmp_path: Path) -> None:
-    p = pipeline(Veto())
-    path = write_spec(tmp_path / "envs", spec_data(3), "dev")
+    veto = Veto()
+    run = deferred(tmp_path, veto, hosts=3)
     with pytest.raises(CheckError):
-        p.build(p.load(path, tmp_path / "envs"), defer_checks=True)
+        commit_run(run, make_repo(tmp_path / "gitops"), Options(), create=False)
+    assert veto.pids == [os.getpid()]
 
 
 class Crash:
@@ -155,17 +184,19 @@ class Crash:
 def test_a_crashing_check_names_the_plugin_as_when_checks_ran_first(tmp_path: Path) -> None:
     from gwpipe.errors import PluginError
 
-    bundle = deferred(tmp_path, Crash())
-    assert bundle.checks is not None
+    run = deferred(tmp_path, Crash())
     repo = make_repo(tmp_path / "gitops")
     head = git(repo, "rev-parse", "HEAD")
     with pytest.raises(PluginError) as caught:
-        commit_bundles([bundle], repo, Options(), create=False)
+        commit_run(run, repo, Options(), create=False)
     assert [str(p) for p in caught.value.problems] == ["plugin 'crash': gwpipe_check: RuntimeError: checker crashed"]
     assert git(repo, "rev-parse", "HEAD") == head
     assert sorted(p.name for p in repo.iterdir()) == [".git", "README.md"]
-    with pytest.raises(PluginError):  # asked again: the same error, not a closed pipe
-        bundle.settle()
+    assert run.unchecked is not None
+    checks = run.pipeline.start_checks(run.unchecked)
+    for _ in range(2):
+        with pytest.raises(PluginError):  # asked again: the same error, not a closed pipe
+            checks.settle()
 
 
 def test_an_interrupted_commit_stops_the_checks_and_leaves_nothing(
@@ -175,7 +206,7 @@ def test_an_interrupted_commit_stops_the_checks_and_leaves_nothing(
 
     from gwpipe.git import commit as engine
 
-    bundle = deferred(tmp_path, Veto())
+    run = deferred(tmp_path, Veto())
     repo = make_repo(tmp_path / "gitops")
     head = git(repo, "rev-parse", "HEAD")
 
@@ -183,9 +214,10 @@ def test_an_interrupted_commit_stops_the_checks_and_leaves_nothing(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(engine, "swap_tree", interrupt)
-    monkeypatch.setattr(engine, "settle_all", lambda bundles: None)  # the interrupt lands before the checks settle
+    # the interrupt lands before the checks settle
+    monkeypatch.setattr(PendingChecks, "settle", lambda checks: checks.bundle)
     with pytest.raises(KeyboardInterrupt):
-        commit_bundles([bundle], repo, Options(), create=False)
+        commit_run(run, repo, Options(), create=False)
     assert multiprocessing.active_children() == []
     assert git(repo, "rev-parse", "HEAD") == head
     assert sorted(p.name for p in repo.iterdir()) == [".git", "README.md"]

@@ -27,6 +27,8 @@ from gwpipe.git.fastimport import GitSettings, blocker, parse_config_list, strip
 from gwpipe.git.repo import FastCommit, GitopsRepo
 from gwpipe.testing import build, git
 
+pytestmark = pytest.mark.usefixtures("fast_paths")  # tests of the fast commit itself
+
 SPEC = {
     "namespace": "shop",
     "gateways": {"web": {"selector": {"istio": "ingressgateway"}}},

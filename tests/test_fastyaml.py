@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from gwpipe.spec.fastyaml import load_documents
 from gwpipe.spec.yamlload import Location, load_yaml_bytes
 
+pytestmark = pytest.mark.usefixtures("fast_paths")  # tests of the fast YAML reader itself
+
 # plain scalars whose YAML 1.1 reading is not a string, or is easy to get wrong
 TRICKY = [
     "yes", "No", "on", "OFF", "y", "n", "~", "null", "", "true", "False", "0443", "0x1F", "0b101", "12:30",

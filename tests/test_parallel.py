@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from gwpipe.errors import Problem, RenderError
 from gwpipe.parallel import fork_map
 
+pytestmark = pytest.mark.usefixtures("fast_paths")  # tests of the fork machinery itself
+
 
 def _square(chunk: Sequence[int]) -> list[int]:
     return [x * x for x in chunk]

@@ -33,6 +33,8 @@ from gwpipe.spec.fastvalidate import FastValidator, Unsupported
 from gwpipe.spec.load import Spec, load_spec
 from gwpipe.spec.validate import SpecSchema, _secret_problems, build_schema, validate_spec
 
+pytestmark = pytest.mark.usefixtures("fast_paths")  # tests of the fast validation twin itself
+
 _KEY = ec.generate_private_key(ec.SECP256R1())
 PEM_KEY = _KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
 DER_B64 = base64.b64encode(_KEY.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())).decode()
@@ -44,7 +46,9 @@ SLOW = settings(
 
 
 def _merged_schema() -> SpecSchema:
-    return build_schema(create_manager(entry_points=False))
+    with pytest.MonkeyPatch.context() as patch:  # built on import, before `fast_paths` applies
+        patch.setenv("GWPIPE_FAST", "1")
+        return build_schema(create_manager(entry_points=False))
 
 
 SCHEMA = _merged_schema()

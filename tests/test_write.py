@@ -159,6 +159,7 @@ def test_guard_gateway_and_ratio() -> None:
 MANY = {f"s{i % 7}/ns{i % 3}/object-{i}.yaml": f"i: {i}\n".encode() for i in range(200)} | {KUSTOMIZATION: b"k\n"}
 
 
+@pytest.mark.usefixtures("fast_paths")
 @pytest.mark.parametrize("slow", [False, True])
 def test_files_written_serially_or_on_threads_make_the_same_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: bool

@@ -7,6 +7,8 @@ import binascii
 import re
 from collections.abc import Sequence
 
+from gwpipe import fast
+
 _PEM_KEY = re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY( BLOCK)?-----")
 # base64 of "-----BEGIN" at each of the three byte alignments, so an encoded PEM is caught too
 _B64_PEM = re.compile("LS0tLS1CRUdJTi|0tLS0tQkVHSU4|tLS0tLUJFR0lO")
@@ -61,15 +63,17 @@ def _der_kind(run: str) -> str | None:
 
 def find_secrets(text: str) -> list[str]:
     """Names of the kinds of key material in `text` (never the material itself)."""
-    # each detector runs only when a substring its pattern cannot match without is present: most text has none
+    # gated: each detector runs only when a substring its pattern cannot match without is present (most
+    # text has none); ungated, GWPIPE_FAST=0, every detector runs
+    gated = fast.enabled()
     found = []
-    if "-----BEGIN" in text and _PEM_KEY.search(text):
+    if (not gated or "-----BEGIN" in text) and _PEM_KEY.search(text):
         found.append("PEM private key")
-    if _B64_PEM_MARK in text and _B64_PEM.search(text):
+    if (not gated or _B64_PEM_MARK in text) and _B64_PEM.search(text):
         found.append("base64-encoded PEM block")
     if _OPENSSH[0] in text or _OPENSSH[1] in text:
         found.append("OpenSSH private key")
-    if has_base64_run(text):
+    if not gated or has_base64_run(text):
         for match in _B64_RUN.finditer(text):
             kind = _der_kind(match.group())
             if kind and kind not in found:
@@ -79,6 +83,8 @@ def find_secrets(text: str) -> list[str]:
 
 def find_secrets_each(texts: Sequence[str]) -> list[list[str]]:
     """`find_secrets` of each text; one scan of them all when, as usual, none holds anything."""
+    if not fast.enabled():
+        return [find_secrets(text) for text in texts]
     # no marker and no base64 run contains a newline, so none can straddle two joined texts
     joined = "\n".join(texts)
     if (

@@ -173,6 +173,10 @@ def _load_command(name: str, plugin: str, target: str) -> click.Command:
 def main(debug: bool) -> None:
     """Render, check and deliver Istio ingress configuration from per-environment specs."""
     STATE.debug = debug
+    from gwpipe import fast
+
+    with failures():
+        fast.enabled()  # a bad GWPIPE_FAST stops every command before it starts
 
 
 def resolve_specs(targets: tuple[str, ...], all_envs: bool, specs_dir: Path) -> list[tuple[Path, Path]]:

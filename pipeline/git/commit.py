@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gwpipe.engine import Bundle, Options, Result, settle_all
+from gwpipe import fast
+from gwpipe.engine import Bundle, Options, PendingChecks, Result, Run
 from gwpipe.errors import CheckError, Problem, WriteError
 from gwpipe.git.message import run_message
 from gwpipe.git.repo import GitopsRepo
+from gwpipe.parallel import MIN_ITEMS
 from gwpipe.spec.load import display_path
 from gwpipe.tree.files import discard_staged, read_tree, recover, restore_tree, stage_tree, swap_tree
 from gwpipe.tree.guards import diff_tree, guard_deletions
@@ -25,24 +27,52 @@ def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, cre
     One commit for the whole run: if any environment is refused or the commit fails, every folder
     already written is put back and nothing stays staged, so a failed command leaves no commit.
     """
+    return _commit(bundles, None, repo_path, options, create)
+
+
+def commit_run(run: Run, repo_path: Path, options: Options, create: bool) -> list[Result]:
+    """`commit_bundles` of every environment of `run`, checking the last one while its commit is staged.
+
+    A large last environment's checks run on the other core meanwhile; they settle before anything
+    is put in place, and their failure is said before any refusal of the commit, as if they had run
+    first. With GWPIPE_FAST=0 every check runs first, in this process.
+    """
+    last = run.unchecked
+    if last is None or not fast.enabled() or len(last.objects) < MIN_ITEMS:
+        return commit_bundles(run.bundles(), repo_path, options, create)
+    checks = run.pipeline.start_checks(last)
+    return _commit([*run.checked, last], checks, repo_path, options, create)
+
+
+def _commit(
+    bundles: list[Bundle], checks: PendingChecks | None, repo_path: Path, options: Options, create: bool
+) -> list[Result]:
+    """Commit `bundles`; `checks`, when given, are the last bundle's, still running."""
+
+    def settle() -> None:
+        if checks is not None:
+            checks.settle()
+
     if not (Path(repo_path) / ".git").exists():
-        settle_all(bundles)  # a run whose checks fail must not create the repository
+        settle()  # a run whose checks fail must not create the repository
     try:
         repo = GitopsRepo.open(repo_path, create=create)
         with repo.locked():
-            return _commit_locked(repo, bundles, options)
+            return _commit_locked(repo, bundles, checks, options)
     except CheckError:
         raise
     except Exception:
-        settle_all(bundles)  # as when checks finished before the commit began: their failure is said first
+        settle()  # as when checks finished before the commit began: their failure is said first
         raise
     except BaseException:
-        for bundle in bundles:
-            bundle.cancel()
+        if checks is not None:
+            checks.cancel()
         raise
 
 
-def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) -> list[Result]:
+def _commit_locked(
+    repo: GitopsRepo, bundles: list[Bundle], checks: PendingChecks | None, options: Options
+) -> list[Result]:
     for bundle in bundles:
         recover(repo.path, bundle.spec.name)
     repo.remove_quarantines()
@@ -76,7 +106,8 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
                 for bundle, _current, _change in changed:
                     stage_tree(repo.path, bundle.spec.name, bundle.files)
                     staged.append(bundle.spec.name)
-                settle_all(bundles)  # checks that ran meanwhile must pass before anything is put in place
+                if checks is not None:  # checks that ran meanwhile must pass before anything is put in place
+                    checks.settle()
                 for bundle, current, _change in changed:
                     swap_tree(repo.path, bundle.spec.name)
                     written.append((bundle.spec.name, current))
@@ -88,7 +119,9 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
                 repo.unstage(env)
                 restore_tree(repo.path, env, current)
             raise
-    settle_all(bundles)
+    if checks is not None:
+        settled = checks.settle()
+        planned = [(settled if b is checks.bundle else b, current, change) for b, current, change in planned]
     return [
         Result(
             b.spec.name, len(b.objects), change, None if change.empty else sha, f"{repo.path}/{b.spec.name}", b.findings

@@ -11,6 +11,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
+from gwpipe import fast
 from gwpipe.errors import GitError, Problem
 from gwpipe.git.fastimport import GitSettings, blocker, commit_stream, parse_answers, parse_config_list, stripspace
 
@@ -129,7 +130,7 @@ class GitopsRepo:
         Yields None when this repository needs `git add` (filters, eol conversion, an odd identity or
         path...). Whatever happens, the fast-import process is reaped and its quarantine removed.
         """
-        pending = self._start_fast_commit(trees, message)
+        pending = self._start_fast_commit(trees, message) if fast.enabled() else None
         try:
             yield pending
         finally:

@@ -11,6 +11,7 @@ import jinja2
 import jinja2.sandbox
 import markupsafe
 
+from gwpipe import fast
 from gwpipe.errors import Problem, RenderError
 
 MAX_OBJECT_BYTES = 1024 * 1024
@@ -153,7 +154,8 @@ def make_environment(overrides: list[Path], folders: dict[str, str]) -> jinja2.E
     env: jinja2.Environment = BoundedSandbox(**options) if overrides else jinja2.Environment(**options)
     env.policies["json.dumps_function"] = yaml_safe_json
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False, "default": _undefined_in_json}
-    env.filters["tojson"] = tojson
+    if fast.enabled():  # jinja2's own `tojson` reads the two policies above: the same bytes, at more cost per call
+        env.filters["tojson"] = tojson
     env.globals["metadata_yaml"] = metadata_yaml
     env.globals["other_keys"] = other_keys
     # lipsum draws random text: output must not depend on anything but the spec

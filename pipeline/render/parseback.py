@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from gwpipe import fast
 from gwpipe.errors import Problem, RenderError
 from gwpipe.model import ResourceRequest
 from gwpipe.render.content import verify_content
@@ -23,6 +24,8 @@ def parse_back_all(
 
     `sources` maps a request's template name to the file that rendered it, which a dropped value names.
     """
+    if not fast.enabled():
+        return [_parse_back(request, text, sources) for request, text in zip(requests, texts, strict=True)]
     together = _read_together(texts)
     out = []
     for request, text, doc in zip(requests, texts, together, strict=True):

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from gwpipe import fast
 from gwpipe.errors import Problem, SpecError
 from gwpipe.render.readback import Loader
 from gwpipe.spec.fastyaml import STR_TAG, load_documents
@@ -101,6 +102,8 @@ def load_yaml_bytes(raw: bytes, display: str) -> Loaded:
         line = text.count("\n", 0, bad.start()) + 1
         col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
         raise SpecError(Problem(f"{display}:{line}:{col}", f"control character U+{ord(bad.group()):04X} not allowed"))
+    if not fast.enabled():
+        return _load_located(text, display)
     # the common case, a clean spec, is read in one pass; any rule it might break sends it to the full
     # builder below, which finds the problem (and, for a clean spec, the locations, when first asked)
     docs = load_documents(text, MAX_DEPTH, _clean_scalar)

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from gwpipe import fast
 from gwpipe.errors import Problem, WriteError
 
 # above this many seconds per file created, the remaining folders are written on FILE_WRITERS threads
@@ -144,6 +145,10 @@ def _write_files(base: str, files: dict[str, bytes]) -> None:
     for rel, data in files.items():
         folders.setdefault(rel.rpartition("/")[0], []).append((rel, data))
     batches = list(folders.values())
+    if not fast.enabled():
+        for batch in batches:
+            _write_folder(base, batch)
+        return
     if not batches:
         return
     started = time.perf_counter()

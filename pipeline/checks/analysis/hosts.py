@@ -8,6 +8,7 @@ import ipaddress
 import re
 from typing import Generic, TypeVar
 
+from gwpipe import fast
 from gwpipe.istio import host_matches, host_subset_of
 
 T = TypeVar("T")
@@ -103,7 +104,7 @@ def is_ip(value: str) -> bool:
 def domain_problem(host: str, allow_wildcard: bool = True) -> str | None:
     """Why `host` is not a valid (wildcard) domain name (`ValidateWildcardDomain`), or None."""
     # the usual host, plain labels and a top-level label not all digits, is valid without the walk below
-    if len(host) <= 255 and _PLAIN_DOMAIN.fullmatch(host) and not host.rpartition(".")[2].isdigit():
+    if fast.enabled() and len(host) <= 255 and _PLAIN_DOMAIN.fullmatch(host) and not host.rpartition(".")[2].isdigit():
         return None
     return _domain_problem(host, allow_wildcard)
 
@@ -133,6 +134,7 @@ class HostIndex(Generic[T]):
     """Host names with owners, answering `which owners have a host overlapping this name?` without a full scan."""
 
     def __init__(self, items: list[tuple[str, T]]) -> None:
+        self.items = items
         self.exact: dict[str, set[T]] = {}
         self.wild: dict[str, set[T]] = {}  # ".x.com" for "*.x.com" (and "x" for a partial "*x")
         self.everything: set[T] = set()
@@ -155,6 +157,8 @@ class HostIndex(Generic[T]):
 
     def overlapping(self, name: str) -> set[T]:
         """Owners of every indexed host that `matches` `name`."""
+        if not fast.enabled():
+            return {owner for host, owner in self.items if matches(host, name)}
         if name == "*":
             return set(self.owners)
         found = set(self.everything)
@@ -185,7 +189,7 @@ class HostIndex(Generic[T]):
                     found |= owners
 
     def overlaps(self, name: str) -> bool:
-        if name != "*" and not name.startswith("*"):
+        if fast.enabled() and name != "*" and not name.startswith("*"):
             # the usual question (a plain name against a plain index) answered without building a set
             if self.everything or name in self.exact:
                 return True

@@ -55,8 +55,8 @@ def command(
     """Render environments (names or spec files) and commit them, or write them with --out."""
     _set_common(debug, output)
     with failures():
-        from gwpipe.engine import preflight, write_bundle
-        from gwpipe.git.commit import commit_bundles
+        from gwpipe.engine import Run, preflight, write_bundle
+        from gwpipe.git.commit import commit_run
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(
@@ -67,19 +67,17 @@ def command(
             allow_move=allow_move,
             fail_level=fail_on,
         )
-        bundles = []
+        run = Run(pipeline)
         with _progress(len(specs)) as step:
-            for index, (path, root) in enumerate(specs):
-                # the last environment's checks may run while its commit is prepared: they settle
-                # before anything is put in place (earlier ones settle here, so errors keep their order)
-                last = index == len(specs) - 1 and out is None
-                bundles.append(pipeline.build(pipeline.load(path, root), defer_checks=last))
+            for path, root in specs:
+                run.add(path, root)
                 step()
         if out is not None:
+            bundles = run.bundles()
             preflight(bundles, out, pipeline.options)  # all or nothing: every folder's guards before any write
             results = [write_bundle(bundle, out, pipeline.options) for bundle in bundles]
         else:
-            results = commit_bundles(bundles, repo or DEFAULT_REPO, pipeline.options, create=repo is None)
+            results = commit_run(run, repo or DEFAULT_REPO, pipeline.options, create=repo is None)
         _report(results)
 
 
