@@ -138,20 +138,22 @@ def test_hook_gwpipe_check(tmp_path: Path) -> None:
 def test_hook_gwpipe_commands() -> None:
     pm = create_manager(entry_points=False, plugins=[("extra", _Extra())])
     results = pm.hook.gwpipe_commands()
-    assert [owner(r) for r in results] == ["commands", "extra"]
+    assert [owner(r) for r in results] == ["commands", "gitops", "extra"]
     assert results[0]["render"] == "gwpipe.cli.commands.render:command"
     assert sorted(results[0]) == [
         "analyze",
         "certs",
         "check",
+        "crds",
         "plan",
         "plugins",
         "propose",
         "render",
-        "status",
+        "test",
         "validate",
     ]
-    assert results[1] == {"extra-hello": "gwpipe_extra_commands:hello"}
+    assert results[1] == {"status": "gwpipe.plugins.gitops.status:command"}
+    assert results[2] == {"extra-hello": "gwpipe_extra_commands:hello"}
 
 
 class _NewWrapper:
