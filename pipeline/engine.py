@@ -33,7 +33,7 @@ class Options:
     blocked: list[str] = field(default_factory=list)
     allow_empty: bool = False
     allow_delete: bool = False
-    allow_move: bool = False  # let the controller objects sync another folder (hostile-inputs row 72)
+    allow_move: bool = False  # let the controller objects sync another folder
     fail_level: str = "Error"
 
 

@@ -1,4 +1,4 @@
-"""Moving an environment (hostile-inputs row 72): controllers repointed at another folder; refused unless allowed.
+"""Moving an environment: controllers repointed at another folder; refused unless allowed.
 
 The environment folder in the GitOps repository is always `<env>`; what moves is the folder the
 controller objects in its side folders point at (the gitops plugin's `gitops.path`), as their
