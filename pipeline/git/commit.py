@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 from gwpipe.engine import Bundle, Options, Result, settle_all
 from gwpipe.errors import CheckError, Problem, WriteError
 from gwpipe.git.message import run_message
+from gwpipe.git.recovery import DEFAULT_LOCK_TIMEOUT, clear_journal, recover_run, write_journal
 from gwpipe.git.repo import GitopsRepo
+from gwpipe.git.safety import refuse_foreign
 from gwpipe.spec.load import display_path
-from gwpipe.tree.files import discard_staged, read_tree, recover, restore_tree, stage_tree, swap_tree
+from gwpipe.tree.files import discard_staged, read_tree, restore_tree, stage_tree, swap_tree
 from gwpipe.tree.guards import diff_tree, guard_deletions
 from gwpipe.tree.moves import guard_move
 
@@ -19,7 +23,9 @@ def commit_bundle(bundle: Bundle, repo_path: Path, options: Options, create: boo
     return commit_bundles([bundle], repo_path, options, create)[0]
 
 
-def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, create: bool) -> list[Result]:
+def commit_bundles(
+    bundles: list[Bundle], repo_path: Path, options: Options, create: bool, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> list[Result]:
     """Write every bundle into the GitOps repository and commit them together, or nothing at all.
 
     One commit for the whole run: if any environment is refused or the commit fails, every folder
@@ -27,10 +33,14 @@ def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, cre
     """
     if not (Path(repo_path) / ".git").exists():
         settle_all(bundles)  # a run whose checks fail must not create the repository
+    import git
+
     try:
-        repo = GitopsRepo.open(repo_path, create=create)
-        with repo.locked():
-            return _commit_locked(repo, bundles, options)
+        with GitopsRepo.open_locked(repo_path, create, lock_timeout) as repo:
+            try:
+                return _commit_locked(repo, bundles, options)
+            except git.GitCommandError as exc:
+                raise repo.failure(exc) from None
     except CheckError:
         raise
     except Exception:
@@ -43,8 +53,10 @@ def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, cre
 
 
 def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) -> list[Result]:
-    for bundle in bundles:
-        recover(repo.path, bundle.spec.name)
+    repo.refuse_sequencer()  # before recovery: a rebase's working tree is not ours to restore
+    recovered = recover_run(repo)
+    if recovered:
+        print(f"gwpipe: {repo.path}: {recovered}", file=sys.stderr, flush=True)
     repo.remove_quarantines()
     repo.refuse_unsafe()
     planned = []
@@ -66,28 +78,8 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
     changed = [(b, current, change) for b, current, change in planned if not change.empty]
     sha = None
     if changed:
-        staged: list[str] = []
-        written: list[tuple[str, dict[str, bytes]]] = []
-        message = run_message(changed)
-        try:
-            # git fast-import builds the commit's objects while the files are written, so `git add`
-            # finds every object already stored (one pack instead of one loose object per file)
-            with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
-                for bundle, _current, _change in changed:
-                    stage_tree(repo.path, bundle.spec.name, bundle.files)
-                    staged.append(bundle.spec.name)
-                settle_all(bundles)  # checks that ran meanwhile must pass before anything is put in place
-                for bundle, current, _change in changed:
-                    swap_tree(repo.path, bundle.spec.name)
-                    written.append((bundle.spec.name, current))
-                sha = repo.commit([env for env, _ in written], message, pending)
-        except BaseException:  # an interrupt too: nothing of this run stays in the working tree
-            for env in staged:
-                discard_staged(repo.path, env)
-            for env, current in written:
-                repo.unstage(env)
-                restore_tree(repo.path, env, current)
-            raise
+        refuse_foreign(repo, {b.spec.name: b.files for b, _c, _ch in changed})
+        sha = _write_changed(repo, bundles, changed)
     settle_all(bundles)
     return [
         Result(
@@ -95,3 +87,44 @@ def _commit_locked(repo: GitopsRepo, bundles: list[Bundle], options: Options) ->
         )
         for b, _current, change in planned
     ]
+
+
+def _write_changed(
+    repo: GitopsRepo, bundles: list[Bundle], changed: list[tuple[Bundle, dict[str, bytes], Any]]
+) -> str | None:
+    """Write and commit the changed environments; on any failure put every folder back and unstage it.
+
+    The journal names the folders before the first is touched: if this process is killed, the next
+    run knows they hold half-done work of gwpipe's and restores them.
+    """
+    git_dir = Path(repo.repo.git_dir)
+    write_journal(git_dir, [b.spec.name for b, _c, _ch in changed], repo.head_commit())
+    staged: list[str] = []
+    written: list[tuple[str, dict[str, bytes]]] = []
+    message = run_message(changed)
+    try:
+        # git fast-import builds the commit's objects while the files are written, so `git add`
+        # finds every object already stored (one pack instead of one loose object per file)
+        with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
+            for bundle, _current, _change in changed:
+                stage_tree(repo.path, bundle.spec.name, bundle.files, recover_leftovers=False)
+                staged.append(bundle.spec.name)
+            settle_all(bundles)  # checks that ran meanwhile must pass before anything is put in place
+            for bundle, current, _change in changed:
+                swap_tree(repo.path, bundle.spec.name)
+                written.append((bundle.spec.name, current))
+            sha = repo.commit([env for env, _ in written], message, pending)
+    except BaseException as failure:  # an interrupt too: nothing of this run stays in the working tree
+        try:
+            for env in staged:
+                discard_staged(repo.path, env)
+            for env, current in written:
+                repo.unstage(env)
+                restore_tree(repo.path, env, current)
+        except Exception:  # noqa: BLE001 - the first failure is the one to report
+            # the first failure is the one to report; the journal stays, so the next run restores the rest
+            raise failure from None
+        clear_journal(git_dir)
+        raise
+    clear_journal(git_dir)
+    return sha
