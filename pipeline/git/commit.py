@@ -41,6 +41,8 @@ def commit_bundles(
                 return _commit_locked(repo, bundles, options)
             except git.GitCommandError as exc:
                 raise repo.failure(exc) from None
+            except OSError as exc:  # a full disk or a file-size limit while gwpipe itself writes
+                raise WriteError(Problem(str(repo.path), f"cannot write: {exc.strerror or exc}")) from None
     except CheckError:
         raise
     except Exception:

@@ -93,6 +93,8 @@ class GitopsRepo:
     def open_locked(cls, path: Path, create: bool, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[GitopsRepo]:
         """Wait for gwpipe's lock on the repository at `path` (made first when `create`), then open it."""
         path = Path(os.path.abspath(path))
+        if not create and not (path / ".git").exists():
+            cls.open(path, create)  # raises: not a repository
         if create and not (path / ".git").exists():
             try:
                 path.mkdir(parents=True, exist_ok=True)
@@ -223,7 +225,8 @@ class GitopsRepo:
             )
         except (OSError, git.GitCommandError):
             if source is not None:
-                source.close()
+                with suppress(OSError):  # its unwritten buffer fails again (file too large, disk full)
+                    source.close()
             shutil.rmtree(quarantine, ignore_errors=True)
             os.close(claim)
             return None
