@@ -16,6 +16,8 @@ if [ "$sub" = "$GWPIPE_FAULT_STEP" ]; then
     case "$GWPIPE_FAULT_MODE" in
         kill-before) kill -9 "$PPID"; exit 137 ;;
         fail) echo "fatal: injected failure of git $sub" >&2; exit 128 ;;
+        # as git dies when it outgrows `ulimit -f` while writing the index: its index.lock stays behind
+        xfsz) : > "$GIT_DIR/index.lock"; kill -XFSZ $$ ;;
     esac
 fi
 "$GWPIPE_REAL_GIT" "$@"

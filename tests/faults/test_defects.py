@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -117,3 +118,26 @@ def test_a_leftover_symlink_named_like_gwpipes_is_not_followed(tmp_path: Path) -
     assert (outside / "keep.txt").read_text() == "keep"
     assert (repo / ".gwpipe-old-dev").is_symlink()
     assert not (repo / "dev").exists()
+
+
+def test_a_private_key_as_a_mapping_key_keeps_every_error_on_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gwpipe.cli.main import main
+
+    key = (
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n"
+    )
+    (tmp_path / "dev.yaml").write_text(
+        "namespace: shop\ngateways:\n  web:\n    selector: {istio: ingressgateway}\nhosts:\n"
+        f"  {json.dumps(key)}:\n    gateway: web\n    routes: [{{destination: {{host: a, port: 80}}}}]\n"
+    )
+    result = CliRunner().invoke(main, ["validate", "--specs", str(tmp_path), "dev"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[-1] == (
+        f'error: {tmp_path}/dev.yaml:7:5: hosts["<redacted, 106 bytes>\\n"]: invalid value, '
+        "got <redacted, 112 bytes>; expected a lower-case FQDN, *.domain or *"
+    )
+    assert all(line.startswith(("error: ", "hint: ")) for line in lines)
+    assert "MIIEvQ" not in result.stderr

@@ -35,6 +35,30 @@ def test_terminated_after_git_add_puts_everything_back(
     assert "interrupted" not in again.stderr
 
 
+def test_git_killed_by_sigxfsz_is_a_git_error_and_its_lock_is_recovered(
+    fault_specs: tuple[Path, Path], wrapper_bin: Path, tmp_path: Path
+) -> None:
+    v1, v2 = fault_specs
+    repo = tmp_path / "gitops"
+    commit_in_process(v1, repo, ["dev"])
+    head = git(repo, "rev-parse", "HEAD").strip()
+    args = ["render", "--specs", str(v2), "--repo", str(repo), "dev"]
+    failed = run_gwpipe(args, tmp_path, {"GWPIPE_FAULT_STEP": "add", "GWPIPE_FAULT_MODE": "xfsz"}, wrapper_bin)
+    assert failed.returncode == 1
+    assert [line for line in failed.stderr.splitlines() if line.startswith(("error:", "hint:", "Traceback"))] == [
+        f"error: git: {repo}: git add was killed by SIGXFSZ",
+        "hint: the file-size limit (`ulimit -f`) is too small for the repository; raise it and re-run",
+    ]
+    assert git(repo, "rev-parse", "HEAD").strip() == head
+    assert (repo / ".git" / "index.lock").exists()  # git's, left as git leaves it; the journal says it is ours
+    again = run_gwpipe(args, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"gwpipe: {repo}: an interrupted gwpipe run was undone: dev restored to the last commit ({head[:12]})" in (
+        again.stderr.splitlines()
+    )
+    assert leftovers(repo) == []
+
+
 ENVS = [f"e{i}" for i in range(8)]
 
 
