@@ -53,15 +53,20 @@ def test_a_failure_on_the_second_environment_commits_nothing(spec_dir: Path, tmp
     git(repo, "add", ".gitignore")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "ignore prod")
     head = git(repo, "rev-parse", "HEAD")
-    with pytest.raises(GitError, match=r"cannot commit: "):
+    with pytest.raises(GitError) as info:
         commit_bundles(_bundles(spec_dir, "dev", "prod"), repo, Options(), create=False)
+    assert [str(p) for p in info.value.problems] == [
+        f"git: {repo}: The following paths are ignored by one of your .gitignore files: prod"
+    ]
     assert git(repo, "rev-parse", "HEAD") == head
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     assert not (repo / "dev").exists()
     assert not (repo / "prod").exists()
 
 
-def test_a_second_run_waits_for_no_one_and_touches_nothing(spec_dir: Path, tmp_path: Path) -> None:
+def test_a_second_run_waits_then_gives_up_and_touches_nothing(
+    spec_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # while one run holds the repository, another must not recover (delete) its half-written tree
     repo = _repo(tmp_path)
     bundles = _bundles(spec_dir, "dev")
@@ -69,7 +74,13 @@ def test_a_second_run_waits_for_no_one_and_touches_nothing(spec_dir: Path, tmp_p
 
     holder = GitopsRepo.open(repo, create=False)
     (repo / ".gwpipe-new-dev").mkdir()
-    with holder.locked(), pytest.raises(GitError, match="another gwpipe run is writing to this repository"):
-        commit_bundles(bundles, repo, Options(), create=False)
+    with holder.locked(), pytest.raises(GitError) as info:
+        commit_bundles(bundles, repo, Options(), create=False, lock_timeout=0.3)
+    assert [str(p) for p in info.value.problems] == [
+        f"{repo}: another gwpipe run is writing to this repository; gave up after 0.3 s"
+    ]
+    assert capsys.readouterr().err == (
+        f"gwpipe: {repo}: waiting for another gwpipe run on this repository (up to 0.3 s)\n"
+    )
     assert (repo / ".gwpipe-new-dev").is_dir()
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"

@@ -361,9 +361,7 @@ def test_fast_import_failure(base: Bundle, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(gitrepo, "commit_stream", lambda *a: (real(*a) or b"").replace(b"\nget-mark", b"\nbogus"))
     with pytest.raises(GitError) as info:
         commit_bundles([base], repo, Options(), create=False)
-    assert [str(p) for p in info.value.problems] == [
-        f"{repo} (main): cannot commit: fatal: Unsupported command: bogus :1"
-    ]
+    assert [str(p) for p in info.value.problems] == [f"git: {repo}: fatal: Unsupported command: bogus :1"]
     assert_untouched(repo, head)
 
 
@@ -377,7 +375,7 @@ def test_fast_import_killed(base: Bundle, tmp_path: Path, monkeypatch: pytest.Mo
         os.kill(process.proc.pid, signal.SIGKILL)
 
     monkeypatch.setattr(FastCommit, "__init__", killed)
-    with pytest.raises(GitError, match=rf"^{re.escape(str(repo))} \(main\): cannot commit: exit status -9$"):
+    with pytest.raises(GitError, match=rf"^git: {re.escape(str(repo))}: git fast-import was killed by SIGKILL$"):
         commit_bundles([base], repo, Options(), create=False)
     assert_untouched(repo, head)
 
@@ -396,7 +394,7 @@ def test_branch_moved_by_someone_else(base: Bundle, tmp_path: Path, monkeypatch:
     with pytest.raises(GitError) as info:
         commit_bundles([base], repo, Options(), create=False)
     assert [str(p) for p in info.value.problems] == [
-        f"{repo} (main): cannot commit: fatal: update_ref failed for ref 'refs/heads/main': "
+        f"git: {repo}: fatal: update_ref failed for ref 'refs/heads/main': "
         f"cannot lock ref 'refs/heads/main': is at {intruder} but expected {head}"
     ]
     assert_untouched(repo, intruder + "\n")
@@ -412,10 +410,10 @@ def test_write_failure_leaves_no_object(
     objects = git(repo, "count-objects", "-v")
     real = getattr(engine, step)
 
-    def fail_second(root: Path, env: str, *rest: Any) -> Any:
+    def fail_second(root: Path, env: str, *rest: Any, **options: Any) -> Any:
         if env == "prod":
             raise WriteError(engine.Problem(str(root / env), "cannot write: No space left on device"))
-        return real(root, env, *rest)
+        return real(root, env, *rest, **options)
 
     monkeypatch.setattr(engine, step, fail_second)
     with pytest.raises(WriteError, match=r"/prod: cannot write: No space left on device$"):

@@ -120,7 +120,9 @@ def test_detached_head_and_merge_refused(git_remote: tuple[Path, Path], bundle) 
         commit_bundle(bundle, work, Options(), create=False)
     git(work, "checkout", "-q", "main")
     (work / ".git" / "MERGE_HEAD").write_text(head(work) + "\n")
-    with pytest.raises(GitError, match=r"a merge or rebase is in progress \(MERGE_HEAD\); finish it first"):
+    with pytest.raises(
+        GitError, match=r"a merge, rebase, cherry-pick, revert or bisect is in progress \(MERGE_HEAD\); finish it first"
+    ):
         commit_bundle(bundle, work, Options(), create=False)
 
 
@@ -137,14 +139,25 @@ def test_not_a_repository(tmp_path: Path) -> None:
     assert repo.branch() == "main"
 
 
-def test_leftover_swap_dirs_recovered_before_the_clean_check(git_remote: tuple[Path, Path], bundle) -> None:  # type: ignore[no-untyped-def]
+def test_leftover_swap_dirs_recovered_when_the_journal_names_them(git_remote: tuple[Path, Path], bundle) -> None:  # type: ignore[no-untyped-def]
     work, _ = git_remote
     (work / ".gwpipe-new-dev" / "shop").mkdir(parents=True)
     (work / ".gwpipe-new-dev" / "shop" / "half.yaml").write_text("half")
+    (work / ".git" / "gwpipe-run.json").write_text('{"pid": 0, "environments": ["dev"], "parent": null}')
     result = commit_bundle(bundle, work, Options(), create=False)
     assert result.commit
     assert not (work / ".gwpipe-new-dev").exists()
+    assert not (work / ".git" / "gwpipe-run.json").exists()
     assert git(work, "status", "--porcelain") == ""
+
+
+def test_leftover_lookalikes_without_a_journal_are_the_users(git_remote: tuple[Path, Path], bundle) -> None:  # type: ignore[no-untyped-def]
+    work, _ = git_remote
+    (work / ".gwpipe-old-dev").mkdir()
+    (work / ".gwpipe-old-dev" / "notes.txt").write_text("mine")
+    with pytest.raises(GitError, match=r"working tree has uncommitted changes: \.gwpipe-old-dev/notes\.txt;"):
+        commit_bundle(bundle, work, Options(), create=False)
+    assert (work / ".gwpipe-old-dev" / "notes.txt").read_text() == "mine"
 
 
 def test_commit_message_caps_the_list(bundle) -> None:  # type: ignore[no-untyped-def]

@@ -39,12 +39,17 @@ def fail(problems: Any, exit_code: int) -> NoReturn:
     from gwpipe.checks.secrets import redact
 
     for problem in problems:
-        click.echo(f"error: {redact(str(problem))}", err=True)
+        click.echo(f"error: {one_line(redact(str(problem)))}", err=True)
         if getattr(problem, "hint", None):
-            click.echo(f"hint: {redact(problem.hint)}", err=True)
+            click.echo(f"hint: {one_line(redact(problem.hint))}", err=True)
     if STATE.output == "json":
-        click.echo(json.dumps({"ok": False, "errors": [redact(str(p)) for p in problems]}, indent=2))
+        click.echo(json.dumps({"ok": False, "errors": [one_line(redact(str(p))) for p in problems]}, indent=2))
     sys.exit(exit_code)
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks spelled out: every problem is one line, whatever a spec key or git said."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 @contextmanager
@@ -67,6 +72,12 @@ def failures() -> Iterator[None]:
     except Exception as exc:  # noqa: BLE001 - the contract: any other exception is a reported bug, not a crash
         if STATE.debug:
             _print_traceback()
+        gitpython = sys.modules.get("git")
+        if gitpython is not None and isinstance(exc, gitpython.GitCommandError):
+            from gwpipe.git.recovery import git_problem
+
+            problem = git_problem(os.getcwd(), exc)  # a git failure no command mapped: still git's, not ours
+            fail([problem], 1)
         fail([Problem("internal", f"{type(exc).__name__}: {exc} (this is a bug; rerun with --debug)")], 1)
 
 
@@ -232,6 +243,10 @@ def _pipeline(blocked: tuple[str, ...], templates: tuple[str, ...], **settings: 
     return Pipeline(Options(templates=[Path(os.path.abspath(t)) for t in templates], blocked=list(blocked), **settings))
 
 
+def _interrupted(number: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt(f"signal {number}")
+
+
 def run() -> None:
     """The `gwpipe` executable: `main` without the cyclic garbage collector, and without teardown.
 
@@ -245,8 +260,12 @@ def run() -> None:
     directly and keep both.
     """
     import gc
+    import signal
 
     gc.disable()
+    # CI cancellation sends SIGTERM, a closed terminal SIGHUP: both unwind like Ctrl-C, putting the tree back
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _interrupted)
     try:
         main()
         status: object = 0

@@ -56,3 +56,15 @@ def targets(func: F) -> F:
     func = click.option("--all", "all_envs", is_flag=True, help="Every environment in the specs folder.")(func)
     func = plugins(specs(func))
     return click.argument("targets", nargs=-1)(func)
+
+
+def lock_timeout(func: F) -> F:
+    """`--lock-timeout SECONDS`: how long to wait for another gwpipe run on the same repository."""
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=600.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for another gwpipe run writing to the same repository.",
+    )(func)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 from gwpipe import fast
 from gwpipe.engine import Bundle, Options, PendingChecks, Result, Run
 from gwpipe.errors import CheckError, Problem, WriteError
 from gwpipe.git.message import run_message
+from gwpipe.git.recovery import DEFAULT_LOCK_TIMEOUT, clear_journal, recover_run, write_journal
 from gwpipe.git.repo import GitopsRepo
+from gwpipe.git.safety import refuse_foreign
 from gwpipe.parallel import MIN_ITEMS
 from gwpipe.spec.load import display_path
-from gwpipe.tree.files import discard_staged, read_tree, recover, restore_tree, stage_tree, swap_tree
+from gwpipe.tree.files import discard_staged, read_tree, restore_tree, stage_tree, swap_tree
 from gwpipe.tree.guards import diff_tree, guard_deletions
 from gwpipe.tree.moves import guard_move
 
@@ -21,16 +25,20 @@ def commit_bundle(bundle: Bundle, repo_path: Path, options: Options, create: boo
     return commit_bundles([bundle], repo_path, options, create)[0]
 
 
-def commit_bundles(bundles: list[Bundle], repo_path: Path, options: Options, create: bool) -> list[Result]:
+def commit_bundles(
+    bundles: list[Bundle], repo_path: Path, options: Options, create: bool, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> list[Result]:
     """Write every bundle into the GitOps repository and commit them together, or nothing at all.
 
     One commit for the whole run: if any environment is refused or the commit fails, every folder
     already written is put back and nothing stays staged, so a failed command leaves no commit.
     """
-    return _commit(bundles, None, repo_path, options, create)
+    return _commit(bundles, None, repo_path, options, create, lock_timeout)
 
 
-def commit_run(run: Run, repo_path: Path, options: Options, create: bool) -> list[Result]:
+def commit_run(
+    run: Run, repo_path: Path, options: Options, create: bool, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> list[Result]:
     """`commit_bundles` of every environment of `run`, checking the last one while its commit is staged.
 
     A large last environment's checks run on the other core meanwhile; they settle before anything
@@ -39,13 +47,18 @@ def commit_run(run: Run, repo_path: Path, options: Options, create: bool) -> lis
     """
     last = run.unchecked
     if last is None or not fast.enabled() or len(last.objects) < MIN_ITEMS:
-        return commit_bundles(run.bundles(), repo_path, options, create)
+        return commit_bundles(run.bundles(), repo_path, options, create, lock_timeout)
     checks = run.pipeline.start_checks(last)
-    return _commit([*run.checked, last], checks, repo_path, options, create)
+    return _commit([*run.checked, last], checks, repo_path, options, create, lock_timeout)
 
 
 def _commit(
-    bundles: list[Bundle], checks: PendingChecks | None, repo_path: Path, options: Options, create: bool
+    bundles: list[Bundle],
+    checks: PendingChecks | None,
+    repo_path: Path,
+    options: Options,
+    create: bool,
+    lock_timeout: float,
 ) -> list[Result]:
     """Commit `bundles`; `checks`, when given, are the last bundle's, still running."""
 
@@ -55,10 +68,16 @@ def _commit(
 
     if not (Path(repo_path) / ".git").exists():
         settle()  # a run whose checks fail must not create the repository
+    import git
+
     try:
-        repo = GitopsRepo.open(repo_path, create=create)
-        with repo.locked():
-            return _commit_locked(repo, bundles, checks, options)
+        with GitopsRepo.open_locked(repo_path, create, lock_timeout) as repo:
+            try:
+                return _commit_locked(repo, bundles, checks, options)
+            except git.GitCommandError as exc:
+                raise repo.failure(exc) from None
+            except OSError as exc:  # a full disk or a file-size limit while gwpipe itself writes
+                raise WriteError(Problem(str(repo.path), f"cannot write: {exc.strerror or exc}")) from None
     except CheckError:
         raise
     except Exception:
@@ -73,8 +92,10 @@ def _commit(
 def _commit_locked(
     repo: GitopsRepo, bundles: list[Bundle], checks: PendingChecks | None, options: Options
 ) -> list[Result]:
-    for bundle in bundles:
-        recover(repo.path, bundle.spec.name)
+    repo.refuse_sequencer()  # before recovery: a rebase's working tree is not ours to restore
+    recovered = recover_run(repo)
+    if recovered:
+        print(f"gwpipe: {repo.path}: {recovered}", file=sys.stderr, flush=True)
     repo.remove_quarantines()
     repo.refuse_unsafe()
     planned = []
@@ -96,29 +117,8 @@ def _commit_locked(
     changed = [(b, current, change) for b, current, change in planned if not change.empty]
     sha = None
     if changed:
-        staged: list[str] = []
-        written: list[tuple[str, dict[str, bytes]]] = []
-        message = run_message(changed)
-        try:
-            # git fast-import builds the commit's objects while the files are written, so `git add`
-            # finds every object already stored (one pack instead of one loose object per file)
-            with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
-                for bundle, _current, _change in changed:
-                    stage_tree(repo.path, bundle.spec.name, bundle.files)
-                    staged.append(bundle.spec.name)
-                if checks is not None:  # checks that ran meanwhile must pass before anything is put in place
-                    checks.settle()
-                for bundle, current, _change in changed:
-                    swap_tree(repo.path, bundle.spec.name)
-                    written.append((bundle.spec.name, current))
-                sha = repo.commit([env for env, _ in written], message, pending)
-        except BaseException:  # an interrupt too: nothing of this run stays in the working tree
-            for env in staged:
-                discard_staged(repo.path, env)
-            for env, current in written:
-                repo.unstage(env)
-                restore_tree(repo.path, env, current)
-            raise
+        refuse_foreign(repo, {b.spec.name: b.files for b, _c, _ch in changed})
+        sha = _write_changed(repo, changed, checks)
     if checks is not None:
         settled = checks.settle()
         planned = [(settled if b is checks.bundle else b, current, change) for b, current, change in planned]
@@ -128,3 +128,45 @@ def _commit_locked(
         )
         for b, _current, change in planned
     ]
+
+
+def _write_changed(
+    repo: GitopsRepo, changed: list[tuple[Bundle, dict[str, bytes], Any]], checks: PendingChecks | None
+) -> str | None:
+    """Write and commit the changed environments; on any failure put every folder back and unstage it.
+
+    The journal names the folders before the first is touched: if this process is killed, the next
+    run knows they hold half-done work of gwpipe's and restores them.
+    """
+    git_dir = Path(repo.repo.git_dir)
+    write_journal(git_dir, [b.spec.name for b, _c, _ch in changed], repo.head_commit())
+    staged: list[str] = []
+    written: list[tuple[str, dict[str, bytes]]] = []
+    message = run_message(changed)
+    try:
+        # git fast-import builds the commit's objects while the files are written, so `git add`
+        # finds every object already stored (one pack instead of one loose object per file)
+        with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
+            for bundle, _current, _change in changed:
+                stage_tree(repo.path, bundle.spec.name, bundle.files, recover_leftovers=False)
+                staged.append(bundle.spec.name)
+            if checks is not None:  # checks that ran meanwhile must pass before anything is put in place
+                checks.settle()
+            for bundle, current, _change in changed:
+                swap_tree(repo.path, bundle.spec.name)
+                written.append((bundle.spec.name, current))
+            sha = repo.commit([env for env, _ in written], message, pending)
+    except BaseException as failure:  # an interrupt too: nothing of this run stays in the working tree
+        try:
+            for env in staged:
+                discard_staged(repo.path, env)
+            for env, current in written:
+                repo.unstage(env)
+                restore_tree(repo.path, env, current)
+        except Exception:  # noqa: BLE001 - the first failure is the one to report
+            # the journal stays, so the next run restores the rest
+            raise failure from None
+        clear_journal(git_dir)
+        raise
+    clear_journal(git_dir)
+    return sha

@@ -14,6 +14,7 @@ from typing import IO, Any
 from gwpipe import fast
 from gwpipe.errors import GitError, Problem
 from gwpipe.git.fastimport import GitSettings, blocker, commit_stream, parse_answers, parse_config_list, stripspace
+from gwpipe.git.recovery import DEFAULT_LOCK_TIMEOUT, git_problem, hold_lock, quote_alternate
 
 # repository-supplied code must never run: no hooks, no fsmonitor daemon
 SAFE_CONFIG = ["core.hooksPath=/dev/null", "core.fsmonitor=false", "commit.gpgSign=false"]
@@ -33,6 +34,17 @@ MALLOC_TUNING = {
 # fast-import writes into a quarantine inside the object store; a run killed half way leaves only this
 # folder, which the next run (or `git gc`, which prunes stale tmp_* entries) removes
 QUARANTINE_PREFIX = "tmp_objdir-gwpipe-"
+# every state in which git is half way through a multi-step operation: a commit now would be wrong
+SEQUENCER_STATES = (
+    "MERGE_HEAD",
+    "REBASE_HEAD",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "BISECT_LOG",
+    "sequencer",
+    "rebase-merge",
+    "rebase-apply",
+)
 
 
 class GitopsRepo:
@@ -77,38 +89,37 @@ class GitopsRepo:
             git.Repo.init(path, initial_branch="main")
         return cls(path)
 
+    @classmethod
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold gwpipe's lock on this repository: a second run would recover (delete) our half-written tree.
-
-        The lock is an flock on the git directory itself, so no file appears in the repository.
-        """
-        fd = os.open(self.repo.git_dir, os.O_RDONLY)
-        try:
+    def open_locked(cls, path: Path, create: bool, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[GitopsRepo]:
+        """Wait for gwpipe's lock on the repository at `path` (made first when `create`), then open it."""
+        path = Path(os.path.abspath(path))
+        if not create and not (path / ".git").exists():
+            cls.open(path, create)  # raises: not a repository
+        if create and not (path / ".git").exists():
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise GitError(
-                    Problem(str(self.path), "another gwpipe run is writing to this repository; wait for it to finish")
-                ) from None
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise GitError(Problem(str(path), f"cannot create: {exc.strerror or exc}")) from None
+        with hold_lock(path, timeout):
+            yield cls.open(path, create)
+
+    @contextmanager
+    def locked(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
+        """Hold gwpipe's lock on this repository, waiting up to `timeout` seconds for another run to finish."""
+        with hold_lock(self.path, timeout):
             yield
-        finally:
-            os.close(fd)
 
     def refuse_unsafe(self) -> None:
-        """Raise unless the working tree is clean, unlocked and not mid-merge."""
-        gitdir = Path(self.repo.git_dir)
-        lock = gitdir / "index.lock"
+        """Raise unless the working tree is clean, unlocked, on a branch and not mid-operation."""
+        self.refuse_sequencer()
+        lock = Path(self.repo.git_dir) / "index.lock"
         if lock.exists():
             raise GitError(
                 Problem(str(lock), "another git process seems to be running (index.lock exists); remove it if none is")
             )
-        for marker in ("MERGE_HEAD", "REBASE_HEAD", "CHERRY_PICK_HEAD", "rebase-merge", "rebase-apply"):
-            if (gitdir / marker).exists():
-                raise GitError(Problem(str(self.path), f"a merge or rebase is in progress ({marker}); finish it first"))
-        if self.repo.head.is_detached:
-            raise GitError(Problem(str(self.path), "HEAD is detached; check out a branch first"))
-        status = self.git.status("--porcelain", "--untracked-files=all", "-z")
+        # no optional locks: a `git status` that dies (disk full, file-size limit) must not leave index.lock
+        status = self.git.status("--porcelain", "--untracked-files=all", "-z", env={"GIT_OPTIONAL_LOCKS": "0"})
         dirty = sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})
         if dirty:
             shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
@@ -116,9 +127,33 @@ class GitopsRepo:
                 Problem(
                     str(self.path),
                     f"working tree has uncommitted changes: {shown}; commit or remove them first",
-                    "after an interrupted gwpipe run, `git checkout -- . && git clean -fd` in the repository restores HEAD",
+                    "`git stash --include-untracked` in the repository sets them aside; "
+                    "`git reset --hard && git clean -fd` discards them",
                 )
             )
+
+    def refuse_sequencer(self) -> None:
+        """Raise when a merge, rebase, cherry-pick, revert or bisect is in progress, or HEAD is detached."""
+        gitdir = Path(self.repo.git_dir)
+        for marker in SEQUENCER_STATES:
+            if (gitdir / marker).exists():
+                raise GitError(
+                    Problem(
+                        str(self.path),
+                        f"a merge, rebase, cherry-pick, revert or bisect is in progress ({marker}); finish it first",
+                    )
+                )
+        if self.repo.head.is_detached:
+            raise GitError(Problem(str(self.path), "HEAD is detached; check out a branch first"))
+
+    def head_commit(self) -> str | None:
+        """The commit HEAD's branch points at, from the ref files alone; None on an unborn branch."""
+        import git
+
+        try:
+            return str(git.SymbolicReference.dereference_recursive(self.repo, "HEAD"))
+        except ValueError:
+            return None
 
     def branch(self) -> str:
         return str(self.repo.head.ref.name)
@@ -176,8 +211,11 @@ class GitopsRepo:
             source = tempfile.TemporaryFile()  # noqa: SIM115
             source.write(stream)
             source.seek(0)
+            # git splits this list at ':' unless an entry is C-quoted (a CI workspace may be named `...T10:00`)
             alternates = os.pathsep.join(
-                p for p in (str(self.objects), os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "")) if p
+                p
+                for p in (quote_alternate(str(self.objects)), os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", ""))
+                if p
             )
             process = self.git.fast_import(
                 "--quiet",
@@ -188,7 +226,8 @@ class GitopsRepo:
             )
         except (OSError, git.GitCommandError):
             if source is not None:
-                source.close()
+                with suppress(OSError):  # its unwritten buffer fails again (file too large, disk full)
+                    source.close()
             shutil.rmtree(quarantine, ignore_errors=True)
             os.close(claim)
             return None
@@ -217,9 +256,12 @@ class GitopsRepo:
                 return None
             self.git.commit("--no-verify", "-q", "-m", message, "--", *folders, env=self._identity_env())
         except git.GitCommandError as exc:
-            what = git_failure(exc.stderr, exc.status)
-            raise GitError(Problem(f"{self.path} ({self.branch()})", f"cannot commit: {what}")) from None
+            raise self.failure(exc) from None
         return str(self.repo.head.commit.hexsha)
+
+    def failure(self, exc: Any) -> GitError:
+        """`git: <repository>: <git's own line>` (with a hint where one helps) for a failed git command."""
+        return GitError(git_problem(str(self.path), exc))
 
     def _index_matches(self, tree: str) -> bool:
         """True when the index holds exactly `tree` (compared without touching the working tree)."""
@@ -331,15 +373,3 @@ def _pack_order(name: str) -> tuple[int, str]:
     suffixes = (".keep", ".pack", ".rev", ".idx")
     rank = next((i + 1 for i, s in enumerate(suffixes) if name.startswith("pack") and name.endswith(s)), 0)
     return rank, name
-
-
-def git_failure(stderr: object, status: object) -> str:
-    """The line of git's stderr that says what failed (`fatal:`/`error:`), not its `hint:` advice."""
-    lines = [line.strip() for line in str(stderr or "").splitlines() if line.strip()]
-    lines = [line.removeprefix("stderr: ").strip("'\" ") for line in lines]
-    for prefix in ("fatal:", "error:"):
-        for line in lines:
-            if line.startswith(prefix):
-                return line
-    useful = [line for line in lines if not line.startswith("hint:")]
-    return useful[-1] if useful else f"exit status {status}"

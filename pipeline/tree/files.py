@@ -70,13 +70,24 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 
 def recover(root: Path, env: str) -> None:
-    """Finish or undo a swap that a killed run left half done."""
+    """Finish or undo a swap that a killed run left half done (`--out` folders; a repository uses its journal).
+
+    Only real folders are gwpipe's: a symlink with one of its names is refused, never followed or moved.
+    """
     old, new, folder = root / f".gwpipe-old-{env}", root / f".gwpipe-new-{env}", root / env
-    if old.exists() and not folder.exists():
+    _refuse_foreign_leftovers(root, env)
+    if old.is_dir() and not os.path.lexists(folder):
         os.rename(old, folder)
     for leftover in (old, new):
-        if leftover.exists():
+        if leftover.is_dir():
             shutil.rmtree(leftover)
+
+
+def _refuse_foreign_leftovers(root: Path, env: str) -> None:
+    for name in (f".gwpipe-new-{env}", f".gwpipe-old-{env}"):
+        leftover = root / name
+        if leftover.is_symlink() or (os.path.lexists(leftover) and not leftover.is_dir()):
+            raise WriteError(Problem(str(leftover), "is not a folder gwpipe made; move it away"))
 
 
 def write_tree(root: Path, env: str, desired: dict[str, bytes]) -> Path:
@@ -85,8 +96,11 @@ def write_tree(root: Path, env: str, desired: dict[str, bytes]) -> Path:
     return swap_tree(root, env)
 
 
-def stage_tree(root: Path, env: str, desired: dict[str, bytes]) -> None:
-    """Write `desired` into the staging folder beside `root/env`; nothing in `root/env` changes yet."""
+def stage_tree(root: Path, env: str, desired: dict[str, bytes], recover_leftovers: bool = True) -> None:
+    """Write `desired` into the staging folder beside `root/env`; nothing in `root/env` changes yet.
+
+    Without `recover_leftovers` (a repository, whose journal already recovered), any leftover is refused.
+    """
     root = Path(os.path.abspath(root))
     if root.is_symlink():
         raise WriteError(Problem(str(root), "refusing to write through symlink"))
@@ -95,7 +109,13 @@ def stage_tree(root: Path, env: str, desired: dict[str, bytes]) -> None:
     folder = env_folder(root, env)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        recover(root, env)
+        if recover_leftovers:
+            recover(root, env)
+        else:
+            _refuse_foreign_leftovers(root, env)
+            for name in (f".gwpipe-new-{env}", f".gwpipe-old-{env}"):
+                if os.path.lexists(root / name):
+                    raise WriteError(Problem(str(root / name), "exists and is not this run's; move it away"))
     except OSError as exc:
         raise WriteError(Problem(str(root), f"cannot write: {exc.strerror or exc}")) from None
     for rel in desired:

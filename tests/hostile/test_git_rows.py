@@ -273,6 +273,30 @@ def test_row59_base_diverging_every_time_is_an_error(world: World, monkeypatch: 
     assert world.forge.log == []
 
 
+def test_row59_base_moving_after_every_push_leaves_no_stale_branch(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_env(world.specs, "prod", spec(["shop.example.com"]))
+    real = push.push_with_lease
+    pushes: list[list[str]] = []
+
+    def push_then_base_moves(clone: push.Clone, updates: list[push.RefUpdate], branch: str, *a: Any) -> None:
+        real(clone, updates, branch, *a)
+        pushes.append([u.ref for u in updates])
+        if any(u.new is not None for u in updates):
+            advance(world.work, "main")
+
+    monkeypatch.setattr(push, "push_with_lease", push_then_base_moves)
+    result = world.propose("prod")
+    assert result.exit_code == 1
+    assert result.errors == [
+        f"error: {world.bare}/main: base diverged 3 times while proposing (refs/heads/main); re-run"
+    ]
+    assert len(pushes) == 4  # three proposals, then the withdrawal
+    assert [r for r in refs(world.bare) if "gwpipe" in r] == []
+    assert world.forge.log == []
+
+
 # row 60: a dirty local checkout is never touched (gwpipe works in its own clone)
 
 

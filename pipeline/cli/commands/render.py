@@ -36,6 +36,7 @@ from gwpipe.cli.main import DEFAULT_REPO, STATE, _pipeline, _set_common, failure
     show_default=True,
     help="Lowest finding level that stops the render.",
 )
+@options.lock_timeout
 @options.common
 def command(
     targets: tuple[str, ...],
@@ -49,6 +50,7 @@ def command(
     allow_delete: bool,
     allow_move: bool,
     fail_on: str,
+    lock_timeout: float,
     debug: bool,
     output: str,
 ) -> None:
@@ -77,7 +79,9 @@ def command(
             preflight(bundles, out, pipeline.options)  # all or nothing: every folder's guards before any write
             results = [write_bundle(bundle, out, pipeline.options) for bundle in bundles]
         else:
-            results = commit_run(run, repo or DEFAULT_REPO, pipeline.options, create=repo is None)
+            results = commit_run(
+                run, repo or DEFAULT_REPO, pipeline.options, create=repo is None, lock_timeout=lock_timeout
+            )
         _report(results)
 
 

@@ -117,14 +117,17 @@ def propose_bundle(bundle: Bundle, target: Target) -> Proposal:
     check_branch_name(target.base, "--base")
     if target.base == branch:
         raise UsageError(Problem(f"{target.shown}/{target.base}", "base and proposal branch are the same"))
-    for _attempt in range(target.attempts):
+    pushed: dict[str, tuple[str | None, str | None]] = {}  # ref -> (before gwpipe, as gwpipe left it)
+    for attempt in range(target.attempts):
         with tempfile.TemporaryDirectory(prefix="gwpipe-propose-") as tmp:
             work = Path(tmp)
             env_vars = pushing.git_env(work, target.token, target.git_username)
             clone = pushing.Clone(target.url, target.shown, target.base, work / "clone", env_vars, target.max_clone_mb)
-            result = _attempt_once(bundle, target, clone, branch)
+            result = _attempt_once(bundle, target, clone, branch, pushed)
             if result is not None:
                 return result
+            if attempt == target.attempts - 1:
+                _withdraw(clone, pushed, branch)
     base_ref = f"refs/heads/{target.base}"
     raise GitError(
         Problem(
@@ -134,7 +137,20 @@ def propose_bundle(bundle: Bundle, target: Target) -> Proposal:
     )
 
 
-def _attempt_once(bundle: Bundle, target: Target, clone: pushing.Clone, branch: str) -> Proposal | None:
+def _withdraw(clone: pushing.Clone, pushed: dict[str, tuple[str | None, str | None]], branch: str) -> None:
+    """Put back every ref this run pushed (built on a base that moved again): nothing stale stays on the remote."""
+    updates = [pushing.RefUpdate(ref, before, ours) for ref, (before, ours) in sorted(pushed.items()) if before != ours]
+    if updates:
+        pushing.push_with_lease(clone, updates, branch)
+
+
+def _attempt_once(
+    bundle: Bundle,
+    target: Target,
+    clone: pushing.Clone,
+    branch: str,
+    pushed: dict[str, tuple[str | None, str | None]],
+) -> Proposal | None:
     env = bundle.spec.name
     base_sha = clone.head
     previous = read_tree(clone.path / env)
@@ -169,6 +185,8 @@ def _attempt_once(bundle: Bundle, target: Target, clone: pushing.Clone, branch: 
         if remote.get(marker) != proposal.commit:
             updates.append(pushing.RefUpdate(marker, proposal.commit, remote.get(marker)))
         pushing.push_with_lease(clone, updates, branch)
+        for update in updates:
+            pushed[update.ref] = (pushed.get(update.ref, (update.expected, None))[0], update.new)
         proposal.pushed = True
     if clone.remote_refs(base_ref).get(base_ref) != base_sha:
         return None
@@ -180,8 +198,8 @@ def _attempt_once(bundle: Bundle, target: Target, clone: pushing.Clone, branch: 
         proposal.pr, proposal.pr_action = ensure_pull_request(target.forge, branch, target.base, title, body)
     except ForgeApiError as exc:
         what = "; ".join(str(p) for p in exc.problems)
-        pushed = "branch pushed; re-run to open the pull request" if proposal.pushed else "re-run to retry"
-        raise ForgeApiError(Problem(where, f"{what} ({pushed})"), exc.status, exc.payload) from None
+        then = "branch pushed; re-run to open the pull request" if proposal.pushed else "re-run to retry"
+        raise ForgeApiError(Problem(where, f"{what} ({then})"), exc.status, exc.payload) from None
     if proposal.pr_action != "unchanged":
         proposal.status = "proposed"
     return proposal

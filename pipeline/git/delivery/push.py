@@ -37,7 +37,7 @@ class RefUpdate:
     """Move `ref` on the remote to `new`, only if it still points at `expected` (None: must not exist)."""
 
     ref: str
-    new: str
+    new: str | None  # None: delete the ref
     expected: str | None
 
 
@@ -155,9 +155,12 @@ def push_with_lease(clone: Clone, updates: list[RefUpdate], branch: str, allowed
             )
     refspecs, leases = [], []
     for index, update in enumerate(updates):
-        local = f"refs/gwpipe-out/{index}"
-        clone.git.update_ref(local, update.new)
-        refspecs.append(f"{local}:{update.ref}")
+        if update.new is None:
+            refspecs.append(f":{update.ref}")
+        else:
+            local = f"refs/gwpipe-out/{index}"
+            clone.git.update_ref(local, update.new)
+            refspecs.append(f"{local}:{update.ref}")
         leases.append(f"{update.ref}:{update.expected or ''}")
     origin = clone.repo.remote("origin")
     failed: list[Any] = []
