@@ -10,7 +10,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from gwpipe.errors import PluginError, Problem
+from gwpipe.errors import GwpipeError, PluginError, Problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -130,7 +130,7 @@ def guard(impl: pluggy.HookImpl, hook: str, trace: bool) -> None:
             started = time.perf_counter()
             try:
                 result = yield from function(*args)
-            except PluginError:
+            except GwpipeError:  # already says where: a located spec, check or plugin error
                 raise
             except Exception as exc:
                 raise _failure(exc, plugin, hook) from exc
@@ -149,7 +149,7 @@ def guard(impl: pluggy.HookImpl, hook: str, trace: bool) -> None:
             started = time.perf_counter()
             try:
                 result = function(*args)
-            except PluginError:
+            except GwpipeError:  # already says where: a located spec, check or plugin error
                 raise
             except Exception as exc:
                 raise _failure(exc, plugin, hook) from exc
