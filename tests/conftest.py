@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["gwpipe.testing"]
+pytest_plugins = ["gwpipe.testing", "cli_env"]
 
 REPO = Path(__file__).resolve().parent.parent
 # beside the repository, or beside the folder of worktrees the repository is checked out in

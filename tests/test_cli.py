@@ -8,40 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from cli_env import GOOD, gwpipe
 
 from gwpipe import __version__
 from gwpipe.hooks.manager import builtin_names
-
-GOOD = """\
-namespace: shop
-gateways:
-  web:
-    selector: {istio: ingressgateway}
-hosts:
-  a.example.com:
-    gateway: web
-    routes:
-      - destination: {host: app, port: 80}
-"""
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    (tmp_path / "environments").mkdir()
-    (tmp_path / "environments" / "dev.yaml").write_text(GOOD)
-    return tmp_path
-
-
-def gwpipe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gwpipe", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ},
-        timeout=120,
-    )
 
 
 def test_render_commits_and_reports(cwd: Path) -> None:

@@ -3,46 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from cli_env import GOOD, gwpipe
 
 from gwpipe.hooks.manager import builtin_names
-
-GOOD = """\
-namespace: shop
-gateways:
-  web:
-    selector: {istio: ingressgateway}
-hosts:
-  a.example.com:
-    gateway: web
-    routes:
-      - destination: {host: app, port: 80}
-"""
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    (tmp_path / "environments").mkdir()
-    (tmp_path / "environments" / "dev.yaml").write_text(GOOD)
-    return tmp_path
-
-
-def gwpipe(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gwpipe", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
 
 
 def install(cwd: Path, name: str, source: str) -> dict[str, str]:
