@@ -22,6 +22,8 @@ from pathlib import Path
 import yaml
 
 GWPIPE = [sys.executable, "-m", "gwpipe"]
+# extra `gwpipe render` arguments, e.g. GWPIPE_BENCH_ARGS="--block schema" to leave the schema check out
+EXTRA_ARGS = os.environ.get("GWPIPE_BENCH_ARGS", "").split()
 
 
 def spec_text(hosts: int) -> str:
@@ -62,7 +64,7 @@ def run_render(workspace: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one fresh `gwpipe render bench` process."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [*GWPIPE, "render", "bench", "--repo", str(workspace / "gitops")],
+        [*GWPIPE, "render", "bench", "--repo", str(workspace / "gitops"), *EXTRA_ARGS],
         cwd=workspace,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -108,8 +110,8 @@ def compile_bytecode() -> None:
 def main(sizes: list[int], base: str | None) -> None:
     compile_bytecode()
     print(
-        f"workspace: {base or tempfile.gettempdir()}; CRD source: {os.environ.get('GWPIPE_CRDS') or 'none'}; "
-        "gwpipe bytecode compiled beforehand"
+        f"workspace: {base or tempfile.gettempdir()}; CRD source: {os.environ.get('GWPIPE_CRDS') or 'built-in catalog'}; "
+        f"render arguments: {' '.join(EXTRA_ARGS) or 'none'}; gwpipe bytecode compiled beforehand"
     )
     repeat = int(os.environ.get("GWPIPE_BENCH_REPEAT", "3"))
     for hosts in sizes:
