@@ -257,7 +257,8 @@ class GitopsRepo:
             self.git.commit("--no-verify", "-q", "-m", message, "--", *folders, env=self._identity_env())
         except git.GitCommandError as exc:
             raise self.failure(exc) from None
-        return str(self.repo.head.commit.hexsha)
+        # from the ref files: a `git cat-file` failing after the commit landed would report a failed run
+        return self.head_commit()
 
     def failure(self, exc: Any) -> GitError:
         """`git: <repository>: <git's own line>` (with a hint where one helps) for a failed git command."""

@@ -11,25 +11,36 @@ from gwpipe.testing import git
 
 from .harness import commit_in_process, leftovers, run_gwpipe, tree_of
 
-# every git subcommand a render that changes an existing environment runs, in order (`version` is
-# GitPython's own start-up probe, before gwpipe does anything)
-STEPS = [
-    "status",
-    "ls-files",
-    "check-attr",
-    "config",
-    "var",
-    "fast-import",
-    "add",
-    "diff-index",
-    "rev-parse",
-    "update-ref",
-    "maintenance",
-]
-# from `config` on, the run journal exists: a kill there leaves work the next run must undo
-JOURNALED = STEPS[STEPS.index("config") :]
+# every git subcommand a render that changes an existing environment runs, in order, with the fast commit
+# (GWPIPE_FAST=1: fast-import, then a compare-and-swap of the branch) and with the simple one (`git add`
+# + `git commit`); `version` is GitPython's own start-up probe, before gwpipe does anything
+STEPS = {
+    "1": [
+        "status",
+        "ls-files",
+        "check-attr",
+        "config",
+        "var",
+        "fast-import",
+        "add",
+        "diff-index",
+        "rev-parse",
+        "update-ref",
+        "maintenance",
+    ],
+    "0": ["status", "ls-files", "check-attr", "add", "diff", "commit"],
+}
+# the first step that runs once the run journal exists: a kill from there on leaves work the next run must undo
+JOURNALED = {"1": "config", "0": "add"}
+# the first step after which the branch has moved: the killed run's commit stands
+LANDED = {"1": "update-ref", "0": "commit"}
 # failures gwpipe works around: no identity/config for the fast path (falls back to `git add`), housekeeping
-TOLERATED = ["config", "var", "maintenance"]
+TOLERATED = {"1": ["config", "var", "maintenance"], "0": []}
+CELLS = [(mode, step) for mode, steps in STEPS.items() for step in steps]
+
+
+def _from(mode: str, first: str) -> list[str]:
+    return STEPS[mode][STEPS[mode].index(first) :]
 
 
 @pytest.fixture
@@ -44,18 +55,21 @@ def scene(tmp_path: Path, fault_specs: tuple[Path, Path]) -> tuple[Path, Path, s
     return repo, v2, tree_of(reference)
 
 
-def test_the_matrix_covers_every_git_step(scene: tuple[Path, Path, str], wrapper_bin: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", sorted(STEPS))
+def test_the_matrix_covers_every_git_step(
+    scene: tuple[Path, Path, str], wrapper_bin: Path, tmp_path: Path, mode: str
+) -> None:
     repo, v2, _tree = scene
     log = tmp_path / "steps.log"
     done = run_gwpipe(
         ["render", "--specs", str(v2), "--repo", str(repo), "dev"],
         tmp_path,
-        {"GWPIPE_FAULT_LOG": str(log)},
+        {"GWPIPE_FAULT_LOG": str(log), "GWPIPE_FAST": mode},
         wrapper_bin,
     )
     assert done.returncode == 0, done.stderr
     ran = [step for step in log.read_text().split() if step != "version"]
-    assert list(dict.fromkeys(ran)) == STEPS
+    assert list(dict.fromkeys(ran)) == STEPS[mode]
 
 
 def _after_fault(repo: Path, v2: Path, tree: str, cwd: Path) -> str:
@@ -69,22 +83,24 @@ def _after_fault(repo: Path, v2: Path, tree: str, cwd: Path) -> str:
 
 
 # killing before a step leaves what killing after the one before it leaves: only "after" is run
-@pytest.mark.parametrize("step", STEPS)
-def test_kill_after_step(scene: tuple[Path, Path, str], wrapper_bin: Path, tmp_path: Path, step: str) -> None:
+@pytest.mark.parametrize(("mode", "step"), CELLS)
+def test_kill_after_step(
+    scene: tuple[Path, Path, str], wrapper_bin: Path, tmp_path: Path, mode: str, step: str
+) -> None:
     repo, v2, tree = scene
     head = git(repo, "rev-parse", "HEAD").strip()
     killed = run_gwpipe(
         ["render", "--specs", str(v2), "--repo", str(repo), "dev"],
         tmp_path,
-        {"GWPIPE_FAULT_STEP": step, "GWPIPE_FAULT_MODE": "kill-after"},
+        {"GWPIPE_FAULT_STEP": step, "GWPIPE_FAULT_MODE": "kill-after", "GWPIPE_FAST": mode},
         wrapper_bin,
     )
     assert killed.returncode == -9, killed.stderr
-    landed = step in ("update-ref", "maintenance")  # the branch moved: the killed run's commit stands
+    landed = step in _from(mode, LANDED[mode])  # the branch moved: the killed run's commit stands
     assert (git(repo, "rev-parse", "HEAD").strip() != head) == landed
     said = _after_fault(repo, v2, tree, tmp_path)
     notes = [line for line in said.splitlines() if line.startswith("gwpipe: ")]
-    if step not in JOURNALED:
+    if step not in _from(mode, JOURNALED[mode]):
         assert notes == []
     elif landed:
         assert notes == [f"gwpipe: {repo}: an interrupted gwpipe run had committed {tree_head(repo)}; dev now match it"]
@@ -98,17 +114,17 @@ def tree_head(repo: Path) -> str:
     return git(repo, "rev-parse", "HEAD").strip()[:12]
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_fail_at_step(scene: tuple[Path, Path, str], wrapper_bin: Path, tmp_path: Path, step: str) -> None:
+@pytest.mark.parametrize(("mode", "step"), CELLS)
+def test_fail_at_step(scene: tuple[Path, Path, str], wrapper_bin: Path, tmp_path: Path, mode: str, step: str) -> None:
     repo, v2, tree = scene
     head = git(repo, "rev-parse", "HEAD").strip()
     failed = run_gwpipe(
         ["render", "--specs", str(v2), "--repo", str(repo), "dev"],
         tmp_path,
-        {"GWPIPE_FAULT_STEP": step, "GWPIPE_FAULT_MODE": "fail"},
+        {"GWPIPE_FAULT_STEP": step, "GWPIPE_FAULT_MODE": "fail", "GWPIPE_FAST": mode},
         wrapper_bin,
     )
-    if step in TOLERATED:
+    if step in TOLERATED[mode]:
         assert failed.returncode == 0, failed.stderr
         assert tree_of(repo) == tree
     else:
