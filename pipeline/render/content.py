@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -43,11 +44,17 @@ def verify_content(request: ResourceRequest, obj: dict[str, Any], where: str) ->
 
 
 def _at(obj: Any, path: str) -> Any:
-    for part in path.split("."):
+    for part in _parts(path):
         if not isinstance(obj, dict) or part not in obj:
             return _ABSENT
         obj = obj[part]
     return obj
+
+
+@functools.cache
+def _parts(path: str) -> tuple[str, ...]:
+    # a handful of distinct content paths, asked for every object rendered
+    return tuple(path.split("."))
 
 
 def _first_miss(planned: Any, got: Any) -> list[Segment] | None:
