@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from cli_env import GOOD as SPEC
 
 from gwpipe.engine import Options, Pipeline
 from gwpipe.errors import PluginError, Problem, SpecError
@@ -15,18 +16,6 @@ from gwpipe.hooks.manager import create_manager
 from gwpipe.hooks.specs import hookimpl
 from gwpipe.model import Finding, ResourceRequest
 from gwpipe.testing import write_spec
-
-SPEC = """\
-namespace: shop
-gateways:
-  web:
-    selector: {istio: ingressgateway}
-hosts:
-  a.example.com:
-    gateway: web
-    routes:
-      - destination: {host: app, port: 80}
-"""
 
 
 def pipeline_with(*plugins: tuple[str, object]) -> Pipeline:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from gwpipe.errors import Problem, UsageError, WriteError
+from gwpipe.tree.files import write_file_atomically
 
 
 def enclosing_repository(path: Path) -> Path | None:
@@ -54,20 +54,5 @@ def write_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
     written = []
     for name, data in sorted(files.items()):
         mode = 0o600 if name.endswith(".key") else 0o644
-        written.append(_write(folder / name, data, mode))
+        written.append(write_file_atomically(folder / name, data, mode))
     return written
-
-
-def _write(path: Path, data: bytes, mode: int) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)  # replaces a symlink itself, never writes through it
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise WriteError(Problem(str(path), f"cannot write: {exc.strerror}")) from None
-    return path

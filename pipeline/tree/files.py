@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -206,3 +207,19 @@ def restore_tree(root: Path, env: str, previous: dict[str, bytes]) -> None:
         write_tree(root, env, previous)
     else:
         shutil.rmtree(env_folder(Path(os.path.abspath(root)), env), ignore_errors=True)
+
+
+def write_file_atomically(path: Path, data: bytes, mode: int = 0o644) -> Path:
+    """Write one file outside any environment tree: a temporary beside it, fsync, then rename over it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)  # replaces a symlink itself, never writes through it
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(Problem(str(path), f"cannot write: {exc.strerror}")) from None
+    return path

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -122,13 +120,10 @@ def _report(suites: list[dict[str, Any]], explore: bool, output: str) -> tuple[s
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    from gwpipe.errors import Problem, UsageError
+    from gwpipe.errors import Problem, UsageError, WriteError
+    from gwpipe.tree.files import write_file_atomically
 
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise UsageError(Problem(f"--junit {path}", f"cannot write: {exc.strerror or exc}")) from None
+        write_file_atomically(path, text.encode("utf-8"))
+    except WriteError as exc:  # said as the option that named the file
+        raise UsageError(Problem(f"--junit {path}", exc.problems[0].what)) from None
