@@ -6,6 +6,8 @@ from functools import cache
 
 import pluggy
 
+from gwpipe.plugins import BUILTIN
+
 
 @cache
 def builtin_plugins() -> pluggy.PluginManager:
@@ -17,7 +19,12 @@ def builtin_plugins() -> pluggy.PluginManager:
 
 def _answers(pm: pluggy.PluginManager | None, ask: str, **kwargs: object) -> list[list[str]]:
     """Every built-in's answer, and the run's third-party plugins' (a blocked one is never imported)."""
-    managers = [builtin_plugins()] if pm is None else [builtin_plugins(), pm]
+    if pm is None:
+        managers = [builtin_plugins()]
+    elif all(pm.has_plugin(name) for name in BUILTIN):
+        managers = [pm]  # the run has every built-in: asking them again would parse the same files twice
+    else:
+        managers = [builtin_plugins(), pm]
     return [answer for manager in managers for answer in getattr(manager.hook, ask)(**kwargs)]
 
 
