@@ -26,6 +26,7 @@ CORE_PLUGINS: dict[str, str] = {
     "secrets": "gwpipe.checks.builtin.secrets",
     "schema": "gwpipe.checks.builtin.schema",
     "analysis": "gwpipe.checks.builtin.analysis",
+    "istioctl": "gwpipe.checks.builtin.istioctl",
 }
 # the commands, and the promise that private keys never enter the GitOps tree
 ESSENTIAL_CORE = frozenset({"commands", "secrets"})

@@ -87,6 +87,8 @@ CORE_SCHEMA: dict[str, Any] = {
                 },
             },
             "inventory": {"type": "list", "schema": {"type": "dict", "schema": _INVENTORY_ENTRY}},
+            # owned by gwpipe.checks.builtin.istioctl: the user's own istioctl over the rendered tree
+            "istioctl": {"type": "string", "allowed": ["auto", "off", "required"]},
             "suppress": {"type": "list", "schema": _SUPPRESS},
         },
     },
