@@ -63,8 +63,8 @@ def test_auto_folds_istioctl_findings_into_the_render(cwd: Path) -> None:
         ],
     }
     args = json.loads(called.read_text())
-    assert args[:4] == ["analyze", "--use-kube=false", "-o", "json"]
-    assert sorted(Path(a).name for a in args[4:]) == ["gateway-web.yaml", "virtualservice-a-example-com.yaml"]
+    assert args[:5] == ["analyze", "--use-kube=false", "--all-namespaces", "-o", "json"]
+    assert sorted(Path(a).name for a in args[5:]) == ["gateway-web.yaml", "virtualservice-a-example-com.yaml"]
     assert not (cwd / "out").exists()  # an Error stops the render: nothing half-written
 
 
@@ -160,3 +160,8 @@ def _built_istioctl() -> Path | None:
     spec.loader.exec_module(module)
     binary: Path = module.binary_path()
     return binary if binary.is_file() else None
+
+
+def test_parse_messages_skips_the_log_lines_before_the_report() -> None:
+    text = '2026-12-03T14:06:41.110275Z\twarn\tfile\terror processing a.yaml[0]: bad - skipping\n[{"code": "IST0102", "level": "Info", "origin": "Namespace shop", "message": "n"}]\n'
+    assert [m.code for m in parse_messages(text)] == ["IST0102"]

@@ -14,13 +14,14 @@ from typing import Any
 
 import yaml
 
-from gwpipe.checks.builtin.istioctl_run import analyze_files
+from gwpipe.checks.builtin.istioctl_run import ANALYZE_ARGS, parse_messages
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 DIFFERENCES = HERE / "differences.yaml"
 # a structural rejection: istioctl says IST0106 where gwpipe's schema check says GWP0100 (same object, same cause)
 _STRUCTURE_CODES = {"IST0106", "GWP0100"}
+_PARSE_ERROR = re.compile(r"error processing (?P<file>\S+?)\[(?P<index>[0-9]+)\]: (?P<why>.*)$", re.MULTILINE)
 _CATEGORY = re.compile(r"^(pending-conform|deliberate): \S.*$")
 # `istioctl validate` names each rejected object as `Kind/namespace/name` (an empty namespace for none)
 _VALIDATE_OBJECT = re.compile(r"\b(?P<kind>[A-Z][A-Za-z]+)/(?P<namespace>[a-z0-9.-]*)/(?P<name>[a-z0-9.-]+)\b")
@@ -46,12 +47,30 @@ def yaml_files(root: Path) -> list[Path]:
 
 
 def istioctl_analyze(istioctl: Path, files: list[Path]) -> dict[tuple[str, str], str]:
-    """(code, `Kind namespace/name`) -> message, for istioctl's IST messages over `files` alone."""
+    """(code, `Kind namespace/name`) -> message, for istioctl's IST messages over `files` alone.
+
+    An object istioctl cannot parse is skipped with a warning on stderr (`error processing FILE[i]: ...`);
+    it counts as IST0106 here (stderr names the file and document), the code gwpipe gives a structural mistake.
+    """
+    done = subprocess.run(
+        [str(istioctl), *ANALYZE_ARGS, *map(str, files)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode in (0, 79), done.stderr
     found: dict[tuple[str, str], str] = {}
-    for m in analyze_files(str(istioctl), files, REPO, timeout=300):
+    for m in parse_messages(done.stdout):
         if m.code.startswith("IST"):
             found[(m.code, f"{m.kind} {m.namespace}/{m.name}" if m.namespace else f"{m.kind} {m.name}")] = m.message
+    for match in _PARSE_ERROR.finditer(done.stderr):
+        obj = _object_at(Path(match["file"]), int(match["index"]))
+        found.setdefault(("IST0106", obj), f"not parsed: {match['why'].strip()}")
     return found
+
+
+def _object_at(file: Path, index: int) -> str:
+    docs = [d for d in yaml.safe_load_all(file.read_text(encoding="utf-8"))]
+    doc = docs[index] if index < len(docs) and isinstance(docs[index], dict) else {}
+    meta = doc.get("metadata") or {}
+    return f"{doc.get('kind')} {meta.get('namespace', 'default')}/{meta.get('name')}"
 
 
 def istioctl_validate(istioctl: Path, files: list[Path]) -> dict[str, str]:
@@ -63,7 +82,8 @@ def istioctl_validate(istioctl: Path, files: list[Path]) -> dict[str, str]:
         )
         if done.returncode == 0:
             continue
-        for line in (done.stderr + done.stdout).splitlines():
+        # errors go to stderr, each prefixed `Kind/namespace/name:`; warnings (stdout) are not rejections
+        for line in done.stderr.splitlines():
             match = _VALIDATE_OBJECT.search(line)
             if match is not None:
                 ns = match["namespace"]
@@ -120,8 +140,9 @@ def compare(input_id: str, istioctl: Path, paths: list[Path]) -> list[Disagreeme
 def documented() -> list[dict[str, str]]:
     """The documented differences: each with input, check, code, object, side (globs allowed) and category, reason."""
     loaded = yaml.safe_load(DIFFERENCES.read_text(encoding="utf-8")) or {}
-    entries: list[dict[str, str]] = loaded.get("differences", [])
-    return entries
+    reasons: dict[str, str] = loaded.get("reasons") or {}
+    # a category's reason is written once, under `reasons`
+    return [{"reason": reasons.get(e.get("category", ""), ""), **e} for e in loaded.get("differences") or []]
 
 
 def explained(d: Disagreement, entries: list[dict[str, str]]) -> dict[str, str] | None:

@@ -68,7 +68,7 @@ def _render(spec: dict[str, Any], root: Path) -> Path:
 
 @settings(
     derandomize=True,
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     database=None,
     phases=[Phase.generate],  # no shrinking: each example runs istioctl, and the failing spec is printed whole

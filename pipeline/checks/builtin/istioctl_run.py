@@ -13,9 +13,12 @@ from typing import Any
 
 ENV_VAR = "GWPIPE_ISTIOCTL"
 TIMEOUT_SECONDS = 120.0
+# every namespace: without it istioctl reports only messages about objects in `default`
+ANALYZE_ARGS = ("analyze", "--use-kube=false", "--all-namespaces", "-o", "json")
 _LEVELS = {"Error": "Error", "Warning": "Warning", "Warn": "Warning", "Info": "Info"}
 # `Kind namespace/name` or `Kind name` (cluster-scoped), istioctl's FriendlyName of a resource
 _ORIGIN = re.compile(r"^(?P<kind>\S+) (?:(?P<namespace>[^/\s]+)/)?(?P<name>\S+)$")
+_LOG_LINE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\t[a-z]+\t")
 _REFERENCE = re.compile(r"^(?P<file>.*?)(?::(?P<line>[0-9]+))?$")
 
 
@@ -49,7 +52,7 @@ def analyze_files(
     istioctl: str, files: list[Path], cwd: Path, timeout: float = TIMEOUT_SECONDS
 ) -> list[IstioctlMessage]:
     """istioctl's analysis of `files` alone (no cluster): its messages, or IstioctlFailure saying why not."""
-    argv = [istioctl, "analyze", "--use-kube=false", "-o", "json", *(str(f) for f in files)]
+    argv = [istioctl, *ANALYZE_ARGS, *(str(f) for f in files)]
     try:
         done = subprocess.run(
             argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
@@ -70,6 +73,8 @@ def analyze_files(
 
 def parse_messages(text: str) -> list[IstioctlMessage]:
     """The messages of an `-o json` report; IstioctlFailure for anything else."""
+    # istioctl logs (a file it skips, for one) to stdout before the report: timestamped, tab-separated lines
+    text = "\n".join(line for line in text.splitlines() if not _LOG_LINE.match(line))
     try:
         data: Any = json.loads(text) if text.strip() else []
     except json.JSONDecodeError as exc:
