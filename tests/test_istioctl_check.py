@@ -152,6 +152,28 @@ def test_parse_messages_reads_origin_and_reference() -> None:
         parse_messages('{"code": "IST0106"}')
 
 
+def test_the_real_istioctl_reports_what_it_finds_in_the_rendered_tree(cwd: Path) -> None:
+    binary = _built_istioctl()
+    if binary is None:
+        pytest.skip("no istioctl built: `python scripts/build_istioctl.py` (or tox -e oracle) builds the pinned one")
+    spec = GOOD.replace(
+        "      - destination: {host: app, port: 80}",
+        "      - destination: {host: app, port: 80}\n        timeout: 1.5ms",
+    )
+    (cwd / "environments" / "dev.yaml").write_text(f"{spec}checks:\n  istioctl: auto\n")
+    code, report, stderr = _render(cwd, PATH=BARE_PATH, GWPIPE_ISTIOCTL=str(binary))
+    assert code == 1, stderr
+    assert report is not None
+    errors = report["errors"]
+    assert isinstance(errors, list)
+    ours = [e for e in errors if "istioctl: " in e]
+    assert [e.split(": ", 1)[1] for e in ours] == [
+        "IST0106 VirtualService shop/a-example-com: istioctl: "
+        "Schema validation error: only durations to ms precision are supported"
+    ]
+    assert ours[0].startswith("shop/virtualservice-a-example-com.yaml:")
+
+
 def _built_istioctl() -> Path | None:
     spec = importlib.util.spec_from_file_location("build_istioctl", BUILD_SCRIPT)
     assert spec is not None

@@ -67,7 +67,7 @@ def istioctl_analyze(istioctl: Path, files: list[Path]) -> dict[tuple[str, str],
 
 
 def _object_at(file: Path, index: int) -> str:
-    docs = [d for d in yaml.safe_load_all(file.read_text(encoding="utf-8"))]
+    docs = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
     doc = docs[index] if index < len(docs) and isinstance(docs[index], dict) else {}
     meta = doc.get("metadata") or {}
     return f"{doc.get('kind')} {meta.get('namespace', 'default')}/{meta.get('name')}"
