@@ -202,7 +202,7 @@ VS_CASES = [
     ),
     (
         "R5",
-        "  hosts: [a.example.com]\n  http:\n  - match: [{port: 0}]\n    route: [{destination: {host: web}}]",
+        "  hosts: [a.example.com]\n  http:\n  - match: [{port: 70000}]\n    route: [{destination: {host: web}}]",
         "  hosts: [a.example.com]\n  http:\n  - match: [{port: 8080}]\n    route: [{destination: {host: web}}]",
     ),
     (
