@@ -342,10 +342,11 @@ def _check_rewrite(ctx: Reporter, m: Manifest, rewrite: Any, path: Path_) -> Non
     regex = rewrite.get("uriRegexRewrite")
     if rewrite.get("uri") and regex:
         ctx.rule(m, "R14", "rewrite cannot set both uri and uriRegexRewrite", path)
-    if not any(rewrite.get(k) for k in ("uri", "uriRegexRewrite", "authority")) and rewrite.get("uri") != "":
+    # an empty string is an unset string to Istio's protobuf, so `uri: ""` rewrites nothing
+    if not (rewrite.get("uri") or regex is not None or rewrite.get("authority")):
         ctx.rule(m, "R14", "rewrite must set at least one of uri, uriRegexRewrite, authority", path)
     if isinstance(regex, dict):
-        if not regex.get("match") or regex.get("rewrite") is None:
+        if not regex.get("match") or not regex.get("rewrite"):
             ctx.rule(m, "R14", "uriRegexRewrite needs both match and rewrite", (*path, "uriRegexRewrite"))
         else:
             problem = regex_problem(regex["match"])
