@@ -236,6 +236,12 @@ VS_CASES = [
         "  hosts: [a.example.com]\n  http:\n  - redirect: {redirectCode: 308, uri: /x}",
     ),
     (
+        # prefixRewrite (newer than the released CRDs, so judged here without schemas) constrains URI matches only
+        "R11",
+        "  hosts: [a.example.com]\n  http:\n  - match: [{uri: {exact: /a}}]\n    redirect: {prefixRewrite: /b}",
+        "  hosts: [a.example.com]\n  http:\n  - match: [{headers: {x-v: {exact: '2'}}}]\n    redirect: {prefixRewrite: /b}",
+    ),
+    (
         "R12",
         "  hosts: [a.example.com]\n  http:\n  - directResponse: {status: 700}",
         "  hosts: [a.example.com]\n  http:\n  - directResponse: {status: 404}",

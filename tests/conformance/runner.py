@@ -31,7 +31,7 @@ NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
 _RULE = re.compile(r"^([A-Z]{1,2}[0-9]{1,2}): ")
 _SCHEMA = re.compile(r"^((?:spec|metadata)[^ :]*): ")
 _REFERENCE = re.compile(r"^Referenced (.+?) not found")
-_PART = re.compile(r'([^.\[\]"]+)|\[(\d+)\]|\["([^"]+)"\]')
+_PART = re.compile(r'([^.\[\]"]+)|\[(\d+)\]|\["([^"]*)"\]')
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,11 @@ def parse_expected(text: str) -> Expected:
 
 
 def dotted_path(text: str) -> tuple[str | int, ...]:
-    return tuple(name or quoted if name or quoted else int(index) for name, index, quoted in _PART.findall(text))
+    parts: list[str | int] = []
+    for m in _PART.finditer(text):
+        name, index, quoted = m.groups()
+        parts.append(quoted if quoted is not None else name if name is not None else int(index))
+    return tuple(parts)
 
 
 def _wrap(template: str, case: dict[str, Any]) -> str:
@@ -122,7 +126,7 @@ def key_of(f: Finding) -> str:
     if f.code == "GWP0100" and (m := _SCHEMA.match(f.message)):
         return f"cel:{m[1]}"
     if f.code == "IST0101" and (m := _REFERENCE.match(f.message)):
-        return m[1]
+        return m[1].split()[0]  # "host+subset in destinationrule" is keyed "host+subset"
     return ""
 
 
