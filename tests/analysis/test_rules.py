@@ -202,7 +202,7 @@ VS_CASES = [
     ),
     (
         "R5",
-        "  hosts: [a.example.com]\n  http:\n  - match: [{port: 0}]\n    route: [{destination: {host: web}}]",
+        "  hosts: [a.example.com]\n  http:\n  - match: [{port: 70000}]\n    route: [{destination: {host: web}}]",
         "  hosts: [a.example.com]\n  http:\n  - match: [{port: 8080}]\n    route: [{destination: {host: web}}]",
     ),
     (
@@ -234,6 +234,12 @@ VS_CASES = [
         "R11",
         "  hosts: [a.example.com]\n  http:\n  - redirect: {redirectCode: 200, uri: /x}",
         "  hosts: [a.example.com]\n  http:\n  - redirect: {redirectCode: 308, uri: /x}",
+    ),
+    (
+        # prefixRewrite (newer than the released CRDs, so judged here without schemas) constrains URI matches only
+        "R11",
+        "  hosts: [a.example.com]\n  http:\n  - match: [{uri: {exact: /a}}]\n    redirect: {prefixRewrite: /b}",
+        "  hosts: [a.example.com]\n  http:\n  - match: [{headers: {x-v: {exact: '2'}}}]\n    redirect: {prefixRewrite: /b}",
     ),
     (
         "R12",

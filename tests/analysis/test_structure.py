@@ -44,8 +44,18 @@ def _line_of(text: str, needle: str) -> int:
 
 
 def test_a_valid_gateway_gets_to_the_analyzers(tmp_path: Path) -> None:
-    # no workload carries the selector's labels: the analyzers run on a structurally valid object
+    # istioctl's default ingress gateway runs in istio-system, where the credential Secret is looked for
     code, lines = _analyze(tmp_path, GATEWAY)
+    assert code == 1
+    assert lines == [
+        f"{tmp_path / 'in.yaml'}:{_line_of(GATEWAY, 'mode: SIMPLE')}: IST0101 (Error) Gateway shop/public: "
+        'Referenced credentialName not found: "shop-cert" (looked in namespace istio-system, '
+        "where the gateway workload runs)"
+    ]
+
+
+def test_without_the_default_gateway_no_workload_carries_the_selector(tmp_path: Path) -> None:
+    code, lines = _analyze(tmp_path, GATEWAY, "--no-default-gateway")
     assert code == 1
     assert lines == [
         f"{tmp_path / 'in.yaml'}:{_line_of(GATEWAY, 'istio: ingressgateway')}: IST0101 (Error) Gateway shop/public: "
@@ -200,7 +210,7 @@ spec:
     )
     text = GATEWAY.replace("mode: SIMPLE", "mode: STRICT")
     assert _analyze(tmp_path, text)[0] == 1
-    _, lines = _analyze(tmp_path, text, "--crds", str(crd.parent))
+    _, lines = _analyze(tmp_path, text, "--crds", str(crd.parent), "--no-default-gateway")
     assert [line.split(": ", 1)[1] for line in lines] == [
         'IST0101 (Error) Gateway shop/public: Referenced selector not found: "istio=ingressgateway"'
     ]

@@ -59,6 +59,12 @@ MESSAGES = {
             "Error",
             "Gateways on the same workload declare the same host on the same port.",
         ),
+        Message(
+            "IST0149",
+            "JwtClaimBasedRoutingWithoutRequestAuthN",
+            "Error",
+            "A VirtualService routes on JWT claims through a gateway no RequestAuthentication covers.",
+        ),
         Message("IST0157", "EmptyProviders", "Warning", "A Telemetry accessLogging entry has no providers."),
         Message(
             "IST0159",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from fractions import Fraction
 from typing import Any
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$")
@@ -29,15 +30,19 @@ def _text_duration_ns(text: str) -> int | None:
     # a set repeats a handful of timeouts across all its routes
     if not _DURATION.match(text):
         return None
-    return int(sum(float(n) * _UNIT_NS[u] for n, u in _PART.findall(text)))
+    # exact arithmetic: "0.0015s" must come out as 1500000ns, not a float a hair off, for the precision rule
+    return int(sum(Fraction(n) * _UNIT_NS[u] for n, u in _PART.findall(text)))
 
 
-def duration_problem(value: Any, minimum_ns: int = 1_000_000) -> str | None:
+def duration_problem(value: Any) -> str | None:
+    """`ValidateDuration`: at least 1ms, and a whole number of milliseconds (Envoy's precision)."""
     ns = duration_ns(value)
     if ns is None:
         return f"invalid duration {value!r}"
-    if ns < minimum_ns:
+    if ns < 1_000_000:
         return f"duration {value!r} must be at least 1ms"
+    if ns % 1_000_000:
+        return f"duration {value!r}: only durations to ms precision are supported"
     return None
 
 

@@ -103,7 +103,7 @@ def _check_port(ctx: Reporter, m: Manifest, port: dict[str, Any], bind: Any, pat
         ctx.rule(
             m, "G8", f"invalid protocol {protocol!r}; allowed: {', '.join(sorted(PROTOCOLS))}", (*path, "protocol")
         )
-    number = port.get("number")
+    number = port.get("number", 0)  # absent is 0 to Istio's protobuf: valid only with a unix:// bind
     unix = isinstance(bind, str) and bind.startswith("unix://")
     valid = (
         isinstance(number, int) and not isinstance(number, bool) and (1 <= number <= 65535 or (unix and number == 0))
@@ -122,7 +122,7 @@ def _check_bind(ctx: Reporter, m: Manifest, server: dict[str, Any], path: Path_)
     if bind is None or bind == "":
         return
     port = server.get("port")
-    number = port.get("number") if isinstance(port, dict) else None
+    number = port.get("number", 0) if isinstance(port, dict) else 0
     text = str(bind)
     if text.startswith("unix://"):
         sock = text[len("unix://") :]

@@ -39,7 +39,7 @@ def _check_match(ctx: Reporter, m: Manifest, match: Any, path: Path_, gateway_bo
         if problem:
             ctx.rule(m, "R4", f"queryParams[{name}]: {problem}", (*path, "queryParams", str(name)))
     port = match.get("port")
-    if port is not None and not (isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535):
+    if port not in (None, 0) and not (isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535):
         ctx.rule(m, "R5", f"match port {port!r} must be in the range 1..65535", (*path, "port"))
     problem = label_problem(match.get("sourceLabels"))
     if problem:
@@ -71,6 +71,10 @@ def _check_header_matches(ctx: Reporter, m: Manifest, match: dict[str, Any], pat
                 ctx.rule(m, "R4", f"{key}[{name}]: {problem}", (*path, key, name))
 
 
+def _present(route: dict[str, Any], key: str) -> bool:
+    return bool(route.get(key)) if key == "route" else route.get(key) is not None
+
+
 def check_http_route(
     ctx: Reporter, m: Manifest, route: Any, path: Path_, gateway_bound: bool, delegate_vs: bool
 ) -> None:
@@ -84,11 +88,12 @@ def check_http_route(
         if redirect is not None or route.get("route"):
             ctx.rule(m, "R3", "a route with delegate must not have redirect or route", path)
     elif redirect is not None:
-        clash = [k for k in ("route", "fault", "rewrite", "directResponse") if route.get(k)]
+        # a message set to {} is set (protobuf presence); an empty route list is no route
+        clash = [k for k in ("route", "fault", "rewrite", "directResponse") if _present(route, k)]
         if clash:
             ctx.rule(m, "R1", f"redirect cannot be combined with {', '.join(clash)}", path)
     elif direct is not None:
-        clash = [k for k in ("route", "fault", "rewrite") if route.get(k)]
+        clash = [k for k in ("route", "fault", "rewrite") if _present(route, k)]
         if clash:
             ctx.rule(m, "R1", f"directResponse cannot be combined with {', '.join(clash)}", path)
     elif not route.get("route"):

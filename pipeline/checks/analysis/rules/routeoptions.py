@@ -92,9 +92,11 @@ def check_destination(ctx: Reporter, m: Manifest, entry: Any, path: Path_, rule:
     if subset is not None and not (isinstance(subset, str) and is_dns_label(subset)):
         ctx.rule(m, rule, f"subset {subset!r} must be a DNS-1123 label", (*path, "destination", "subset"))
     port = dest.get("port")
-    num = port.get("number") if isinstance(port, dict) else None
-    if num is not None and not (isinstance(num, int) and not isinstance(num, bool) and 1 <= num <= 65535):
-        ctx.rule(m, rule, f"destination port {num!r} must be in the range 1..65535", (*path, "destination", "port"))
+    if port is not None:
+        # a port selector without a number is number 0 to Istio's protobuf, which no port may be
+        num = port.get("number", 0) if isinstance(port, dict) else port
+        if not (isinstance(num, int) and not isinstance(num, bool) and 1 <= num <= 65535):
+            ctx.rule(m, rule, f"destination port {num!r} must be in the range 1..65535", (*path, "destination", "port"))
     weight = entry.get("weight")
     if weight is not None and (number(weight) is None or weight < 0):
         ctx.rule(m, rule, f"weight {weight!r} must not be negative", (*path, "weight"))
@@ -191,9 +193,11 @@ def _check_cors(ctx: Reporter, m: Manifest, cors: Any, path: Path_) -> None:
             if name != "*" and not header_name_ok(str(name)):
                 ctx.rule(m, "R8", f"invalid header name {name!r} in {key}", (*path, key))
     if cors.get("maxAge") is not None:
-        problem = duration_problem(cors["maxAge"], 0)
+        problem = duration_problem(cors["maxAge"])
         ns = duration_ns(cors["maxAge"])
-        if problem or (ns is not None and ns % 10**9):
+        if problem:
+            ctx.rule(m, "R8", f"maxAge: {problem}", (*path, "maxAge"))
+        elif ns is not None and ns % 10**9:
             ctx.rule(m, "R8", f"maxAge {cors['maxAge']!r} must be a whole number of seconds", (*path, "maxAge"))
 
 
@@ -226,8 +230,14 @@ def _check_fault(ctx: Reporter, m: Manifest, fault: Any, path: Path_) -> None:
         if all(abort.get(k) is None for k in ("httpStatus", "grpcStatus", "http2Error")):
             ctx.rule(m, "R9", "abort has no error type", (*path, "abort"), warning=True)
     delay = fault.get("delay")
-    if isinstance(delay, dict) and delay.get("exponentialDelay") is not None:
-        ctx.rule(m, "R9", "exponentialDelay is not supported", (*path, "delay", "exponentialDelay"))
+    if isinstance(delay, dict):
+        for key in ("fixedDelay", "exponentialDelay"):
+            if delay.get(key) is not None:
+                problem = duration_problem(delay[key])
+                if problem:
+                    ctx.rule(m, "R9", f"{key}: {problem}", (*path, "delay", key))
+        if delay.get("exponentialDelay") is not None:
+            ctx.rule(m, "R9", "exponentialDelay is not supported", (*path, "delay", "exponentialDelay"))
 
 
 def _check_mirrors(ctx: Reporter, m: Manifest, route: dict[str, Any], path: Path_) -> None:
@@ -258,21 +268,25 @@ def _check_redirect(ctx: Reporter, m: Manifest, route: dict[str, Any], path: Pat
     if redirect.get("uri") and redirect.get("prefixRewrite"):
         ctx.rule(m, "R11", "redirect cannot set both uri and prefixRewrite", where)
     if redirect.get("prefixRewrite"):
+        # only URI matches are constrained: a match on headers alone leaves the path whole, so any prefix fits
         for match in route.get("match") or []:
             uri = match.get("uri") if isinstance(match, dict) else None
-            if not (isinstance(uri, dict) and "prefix" in uri):
-                ctx.rule(m, "R11", "prefixRewrite requires every match to use a uri prefix", where)
+            if uri is not None and not (isinstance(uri, dict) and "prefix" in uri):
+                ctx.rule(m, "R11", "prefixRewrite requires every URI match to be a prefix match", where)
                 break
-    if not any(redirect.get(k) for k in ("uri", "prefixRewrite", "authority", "port", "derivePort", "scheme")):
+    # strings count when non-empty (proto3 scalars); port and derivePort are a oneof, set even when 0
+    named = any(redirect.get(k) for k in ("uri", "prefixRewrite", "authority", "scheme"))
+    if not named and redirect.get("port") is None and redirect.get("derivePort") is None:
         ctx.rule(m, "R11", "redirect must set at least one of uri, prefixRewrite, authority, port, scheme", where)
     code = redirect.get("redirectCode")
-    if code is not None and not (isinstance(code, int) and 300 <= code <= 399):
+    # redirectCode 0 is the unset value (301 at runtime)
+    if code is not None and code != 0 and not (isinstance(code, int) and 300 <= code <= 399):
         ctx.rule(m, "R11", f"redirectCode must be in range 300..399, got {code!r}", (*where, "redirectCode"))
     scheme = redirect.get("scheme")
     if scheme is not None and scheme not in ("http", "https"):
         ctx.rule(m, "R11", f"redirect scheme must be http or https, got {scheme!r}", (*where, "scheme"))
     port = redirect.get("port")
-    if port is not None and not (isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535):
+    if port not in (None, 0) and not (isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535):
         ctx.rule(m, "R11", f"redirect port must be in range 1..65535, got {port!r}", (*where, "port"))
 
 
@@ -296,17 +310,24 @@ def _check_direct(ctx: Reporter, m: Manifest, direct: Any, path: Path_) -> None:
 def _check_retries(ctx: Reporter, m: Manifest, retries: Any, path: Path_) -> None:
     if not isinstance(retries, dict):
         return
-    attempts = retries.get("attempts")
-    if attempts is not None and not (isinstance(attempts, int) and attempts >= 0):
+    # an absent attempts is 0 to Istio's protobuf: retries disabled, so no other retry setting may be given
+    attempts = retries.get("attempts", 0)
+    if not (isinstance(attempts, int) and attempts >= 0):
         ctx.rule(m, "R13", f"attempts must not be negative, got {attempts!r}", (*path, "attempts"))
     if attempts == 0:
-        extra = [k for k in ("perTryTimeout", "retryOn", "retryRemoteLocalities") if retries.get(k) is not None]
+        extra = [
+            k
+            for k in ("perTryTimeout", "retryOn", "retryRemoteLocalities")
+            if retries.get(k) is not None and retries.get(k) != ""
+        ]
         if extra:
-            ctx.rule(m, "R13", f"attempts 0 cannot be combined with {', '.join(extra)}", path)
-    if retries.get("perTryTimeout") is not None:
-        problem = duration_problem(retries["perTryTimeout"])
-        if problem:
-            ctx.rule(m, "R13", f"perTryTimeout: {problem}", (*path, "perTryTimeout"))
+            what = "attempts 0" if "attempts" in retries else "no attempts (0, retries disabled)"
+            ctx.rule(m, "R13", f"{what} cannot be combined with {', '.join(extra)}", path)
+    for key in ("perTryTimeout", "backoff"):
+        if retries.get(key) is not None:
+            problem = duration_problem(retries[key])
+            if problem:
+                ctx.rule(m, "R13", f"{key}: {problem}", (*path, key))
     retry_on = retries.get("retryOn")
     if isinstance(retry_on, str):
         for policy in retry_on.split(","):
@@ -321,10 +342,11 @@ def _check_rewrite(ctx: Reporter, m: Manifest, rewrite: Any, path: Path_) -> Non
     regex = rewrite.get("uriRegexRewrite")
     if rewrite.get("uri") and regex:
         ctx.rule(m, "R14", "rewrite cannot set both uri and uriRegexRewrite", path)
-    if not any(rewrite.get(k) for k in ("uri", "uriRegexRewrite", "authority")) and rewrite.get("uri") != "":
+    # an empty string is an unset string to Istio's protobuf, so `uri: ""` rewrites nothing
+    if not (rewrite.get("uri") or regex is not None or rewrite.get("authority")):
         ctx.rule(m, "R14", "rewrite must set at least one of uri, uriRegexRewrite, authority", path)
     if isinstance(regex, dict):
-        if not regex.get("match") or regex.get("rewrite") is None:
+        if not regex.get("match") or not regex.get("rewrite"):
             ctx.rule(m, "R14", "uriRegexRewrite needs both match and rewrite", (*path, "uriRegexRewrite"))
         else:
             problem = regex_problem(regex["match"])

@@ -144,7 +144,7 @@ def _check_l4_match(ctx: Reporter, m: Manifest, match: Any, path: Path_, rule: s
                 (*path, "destinationSubnets", k),
             )
     port = match.get("port")
-    if port is not None and not (isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535):
+    if port not in (None, 0) and not (isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535):
         ctx.rule(m, rule, f"match port {port!r} must be in the range 1..65535", (*path, "port"))
     problem = label_problem(match.get("sourceLabels"))
     if problem:
@@ -175,18 +175,19 @@ def _check_tls_route(
 
 def _check_sni(ctx: Reporter, m: Manifest, sni: str, hosts: list[str], gateway_bound: bool, path: Path_) -> None:
     if is_ip(sni):
+        # Istio warns and stops there: an address is never held against the VirtualService's hosts
         ctx.rule(
             m, "L2", f"using an IP address ({sni}) as SNI host is not supported by TLS clients", path, warning=True
         )
-    else:
-        name = sni
-        outbound = _SNI_OUTBOUND.match(sni)
-        if gateway_bound and outbound:
-            name = outbound.group(1)
-        problem = domain_problem(name)
-        if problem:
-            ctx.rule(m, "L2", f"SNI host {sni!r}: {problem}", path)
-            return
+        return
+    name = sni
+    outbound = _SNI_OUTBOUND.match(sni)
+    if gateway_bound and outbound:
+        name = outbound.group(1)
+    problem = domain_problem(name)
+    if problem:
+        ctx.rule(m, "L2", f"SNI host {sni!r}: {problem}", path)
+        return
     if not any(subset_of(sni, h) for h in hosts):
         ctx.rule(m, "L2", f"SNI host {sni!r} is not a compatible subset of any of the virtual service hosts", path)
 
