@@ -83,7 +83,7 @@ def resolve(
     result = Resolved(body, variables)
     if references:
         result.data = resolver.walk(body, (), (), result)
-    for name in sorted(set(declared) & own_vars - resolver.used - set(overrides)):
+    for name in sorted(set(raw) & own_vars - resolver.used - set(overrides)):
         problems.append(
             locate(
                 (VARS_KEY, name),
@@ -235,7 +235,7 @@ class _Resolver:
                     self.problems.append(
                         self.locate(
                             (*old, key),
-                            f"key {key!r} resolves to {new_key!r}, which key {first[new_key]!r} already names",
+                            f"keys {first[new_key]!r} and {key!r} both resolve to {new_key!r}",
                         )
                     )
                     continue
