@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from gwpipe.checks.secrets import find_secrets
 from gwpipe.errors import Problem, SpecError
 from gwpipe.spec.yamlload import Location, Path_
 
@@ -67,6 +68,10 @@ def resolve(
             problems.append(locate((VARS_KEY, name), "invalid variable name; use letters, digits and '_'"))
         elif not isinstance(value, _SCALARS):
             problems.append(locate((VARS_KEY, name), "a variable holds a string, number or boolean"))
+        elif isinstance(value, str) and find_secrets(value):
+            # `vars` never reaches the spec's own secret scan, and a base's variable may be used nowhere
+            what = f"contains a {find_secrets(value)[0]} (value redacted, {len(value.encode())} bytes)"
+            problems.append(locate((VARS_KEY, name), what, "keys never go in a spec"))
         else:
             raw[name] = value
     for name, text in sorted(overrides.items()):

@@ -196,3 +196,12 @@ def test_explain_json(fleet: Path) -> None:
     port = resolved["origins"]['hosts["api.dev.example.com"].routes[0].destination.port']
     assert port == {"origin": "environments/_base.yaml:13:40", "variables": {"port": "environments/dev.yaml:4:9"}}
     assert resolved["spec"]["hosts"]["web.dev.example.com"]["gateway"] == "edge"
+
+
+def test_key_material_in_a_variable_is_refused_and_not_echoed(fleet: Path) -> None:
+    key = "-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIB0kZ2n3cU4Xq1zVx8f9n2nS1p3tQ0oGfXb0t5mJxJcF\\n-----END EC PRIVATE KEY-----"
+    write(fleet, "_base.yaml", BASE.replace("  port: 80\n", f'  port: 80\n  spare: "{key}"\n'))
+    [problem] = errors(fleet / "dev.yaml")
+    assert problem.startswith("environments/_base.yaml:5:10: vars.spare: contains a ")
+    assert "(value redacted, " in problem
+    assert "MHc" not in problem
