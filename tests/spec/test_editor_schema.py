@@ -107,3 +107,21 @@ def test_block_option_leaves_a_plugins_keys_out() -> None:
     result = CliRunner().invoke(main, ["schema", "--block", "logging"])
     assert result.exit_code == 0, result.stderr
     assert "logging" not in json.loads(result.stdout)["properties"]
+
+
+@pytest.mark.parametrize("key", ["vars", "extends"])
+def test_no_plugin_may_claim_the_loaders_keys(key: str) -> None:
+    from gwpipe.errors import PluginError
+    from gwpipe.hooks.specs import hookimpl
+
+    class Claimer:
+        @hookimpl
+        def gwpipe_spec_schema(self) -> dict[str, dict[str, Any]]:
+            return {"": {key: {"type": "dict"}}}
+
+    with pytest.raises(PluginError) as caught:
+        build_schema(create_manager(entry_points=False, plugins=[("claimer", Claimer())]))
+    assert [str(p) for p in caught.value.problems] == [
+        f"plugin 'claimer': gwpipe_spec_schema: field {key!r} is reserved for "
+        + ("spec variables" if key == "vars" else "a spec's base")
+    ]
