@@ -35,6 +35,7 @@ class Options:
     allow_delete: bool = False
     allow_move: bool = False  # let the controller objects sync another folder
     fail_level: str = "Error"
+    variables: dict[str, str] = field(default_factory=dict)  # `--var NAME=VALUE`: override the specs' vars
 
 
 @dataclass
@@ -134,7 +135,7 @@ class Pipeline:
 
     def load(self, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Spec:
         """Load and validate one spec."""
-        spec = load_spec(path, root)
+        spec = load_spec(path, root, self.options.variables)
         validate_spec(spec, self.schema, self.pm)
         return spec
 

@@ -170,8 +170,39 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
                 )
             )
         seen_vs.setdefault(vs, host)
+        problems.extend(_host_name_problems(spec, host))
         for i, route in enumerate(entry["routes"]):
             problems.extend(destination_problems(spec, ("hosts", host, "routes", i), route, "a route"))
+            problems.extend(_regex_problems(spec, ("hosts", host, "routes", i), route))
+    return problems
+
+
+def _host_name_problems(spec: Spec, host: str) -> list[Problem]:
+    """What the admission rules would refuse in the rendered Gateway and VirtualService, said at the spec line."""
+    from gwpipe.checks.analysis.hosts import domain_problem
+
+    problem = domain_problem(host)
+    if problem is None:
+        return []
+    too_long = [label for label in host.split(".") if len(label) > 63]
+    if too_long:
+        problem = f"label {too_long[0]!r} is {len(too_long[0])} characters; a DNS label has at most 63"
+    return [spec.problem(("hosts", host), f"invalid host name: {problem}")]
+
+
+def _regex_problems(spec: Spec, path: tuple[str | int, ...], route: dict[str, Any]) -> list[Problem]:
+    """Regex matches Envoy's RE2 would refuse (the admission rules' own test), said at the spec line."""
+    from gwpipe.checks.analysis.rules.common import regex_problem
+
+    problems = []
+    for j, match in enumerate(route.get("match") or []):
+        fields: list[tuple[tuple[str | int, ...], Any]] = [((field,), match.get(field)) for field in ("uri", "method")]
+        fields += [(("headers", name), value) for name, value in sorted((match.get("headers") or {}).items())]
+        for at, string_match in fields:
+            if isinstance(string_match, dict) and "regex" in string_match:
+                problem = regex_problem(string_match["regex"])
+                if problem:
+                    problems.append(spec.problem((*path, "match", j, *at, "regex"), problem))
     return problems
 
 

@@ -19,6 +19,7 @@ CA_SOURCES = ("credential", "cacert-secret")
 CACERT_SUFFIX = "-cacert"
 # issuers that do not know the CA of what they issue, so cert-manager writes no ca.crt into the Secret
 NO_CA_ISSUERS = frozenset({"acme"})
+CA_KEYS = ("ca.crt", "cacert")
 
 
 @hookimpl
@@ -108,7 +109,33 @@ def _credential_problems(
                     f"in namespace {namespace!r}",
                 )
             )
+    if ca_source == "credential" and issued is None:
+        problems.extend(_inventory_ca_problems(spec, at, mode, secret, entry["gateway"]))
     return problems
+
+
+def _inventory_ca_problems(
+    spec: Spec, at: tuple[str | int, ...], mode: str, secret: str, gateway: str
+) -> list[Problem]:
+    """The client CA the analyzers would miss in a Secret the inventory declares with its keys (IST0161)."""
+    namespace = istio.credential_namespace(spec, gateway)
+    declared = {
+        str(item.get("name")): item
+        for item in (spec.get("checks") or {}).get("inventory") or []
+        if item.get("kind") == "Secret" and item.get("namespace") == namespace
+    }
+    keys = declared.get(secret, {}).get("keys")
+    if keys is None or any(key in keys for key in CA_KEYS) or secret + CACERT_SUFFIX in declared:
+        return []
+    return [
+        spec.problem(
+            at,
+            f"{mode} needs a client CA, but Secret {secret!r} in checks.inventory has no ca.crt or cacert key "
+            f"and there is no Secret {secret + CACERT_SUFFIX!r} in namespace {namespace!r}",
+            f"add key ca.crt to Secret {secret!r}, or set caSource: cacert-secret and provide Secret "
+            f"{secret + CACERT_SUFFIX!r} (key ca.crt)",
+        )
+    ]
 
 
 @hookimpl

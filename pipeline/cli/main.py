@@ -238,8 +238,11 @@ def resolve_specs(targets: tuple[str, ...], all_envs: bool, specs_dir: Path) -> 
 
 
 def _pipeline(blocked: tuple[str, ...], templates: tuple[str, ...], **settings: Any) -> Any:
+    from gwpipe.cli.options import VARIABLES
     from gwpipe.engine import Options, Pipeline
 
+    ctx = click.get_current_context(silent=True)
+    settings.setdefault("variables", dict(ctx.meta.get(VARIABLES, {})) if ctx else {})
     return Pipeline(Options(templates=[Path(os.path.abspath(t)) for t in templates], blocked=list(blocked), **settings))
 
 

@@ -26,8 +26,31 @@ def common(func: F) -> F:
     return func
 
 
+VARIABLES = "gwpipe.variables"
+
+
+def _variables(ctx: click.Context, _param: click.Parameter, pairs: tuple[str, ...]) -> None:
+    """Keep `--var NAME=VALUE` pairs (the last of one name wins) where `cli.main._pipeline` reads them."""
+    table: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", ctx=ctx, param_hint="--var")
+        table[name] = value
+    ctx.meta[VARIABLES] = table
+
+
 def specs(func: F) -> F:
-    """`--specs DIR`: where environment names are looked up."""
+    """`--specs DIR`: where environment names are looked up; `--var NAME=VALUE`: a spec variable."""
+    func = click.option(
+        "--var",
+        "variables",
+        multiple=True,
+        metavar="NAME=VALUE",
+        expose_value=False,
+        callback=_variables,
+        help="Set spec variable NAME (overrides its value in vars); repeatable.",
+    )(func)
     return click.option(
         "--specs",
         "specs_dir",

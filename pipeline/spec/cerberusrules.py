@@ -112,11 +112,127 @@ def _type_name(value: Any) -> str:
 
 
 def _translate(spec: Spec, schema: dict[str, Any], errors: list[Any]) -> list[Problem]:
-    problems = []
-    for error in _leaves(errors):
+    leaves = _leaves(errors)
+    misplaced = misplaced_keys(schema, [(tuple(e.document_path), e) for e in leaves])
+    problems = [spec.problem(path, f"check indentation: `{path[-1]}` belongs under {home}") for path, home in misplaced]
+    for error in leaves:
         path = tuple(error.document_path)
-        problems.append(spec.problem(path, _message(spec, schema, error, path)))
+        if not any(path[: len(at)] == at for at, _ in misplaced):
+            problems.append(spec.problem(path, _message(spec, schema, error, path)))
     return problems
+
+
+def misplaced_keys(
+    schema: dict[str, Any], errors: list[tuple[tuple[Any, ...], Any]]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """(path, where it belongs) of each key that is unknown where it stands but a field of another block.
+
+    A mis-indented block makes every field under it an error too; one "check indentation" says it all.
+    A key that is a near miss of a field allowed where it stands is a typo instead (did you mean ...?).
+    """
+    bad_keys = {
+        path
+        for path, error in errors
+        if error.code in (cerr.REGEX_MISMATCH.code, cerr.UNALLOWED_VALUE.code) and path and error.value == path[-1]
+    }
+    homes: dict[str, list[tuple[str, ...]]] | None = None
+    found: dict[tuple[Any, ...], str] = {}
+    for path, _error in errors:
+        for end in range(1, len(path) + 1):
+            key, parent = path[end - 1], path[: end - 1]
+            if not isinstance(key, str) or any(path[:end][: len(at)] == at for at in found):
+                continue
+            rules = _rules_at(schema, parent)
+            fields = rules.get("schema") if isinstance(rules, dict) and "dict" in _types(rules) else None
+            if isinstance(fields, dict):
+                if key in fields or difflib.get_close_matches(key, sorted(fields), n=1):
+                    continue
+            elif path[:end] not in bad_keys:
+                continue
+            homes = homes if homes is not None else _field_homes(schema)
+            best = _closest_homes(homes.get(key, []), parent)
+            if best:
+                found[path[:end]] = " or ".join(_shown_home(home) for home in best[:3])
+                break
+    return sorted(found.items(), key=lambda item: _order(item[0]))
+
+
+def _order(path: tuple[Any, ...]) -> str:
+    return "\x00".join(str(part) for part in path)
+
+
+def _types(rules: dict[str, Any]) -> list[str]:
+    declared = rules.get("type")
+    return [declared] if isinstance(declared, str) else list(declared or [])
+
+
+def _rules_at(schema: dict[str, Any], path: tuple[Any, ...]) -> Any:
+    """The rules of the value at a document path, or None where the schema says nothing."""
+    node: Any = {"type": "dict", "schema": schema}
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        if isinstance(part, int):
+            node = node.get("schema") if "list" in _types(node) else None
+        elif isinstance(node.get("schema"), dict) and "dict" in _types(node):
+            node = node["schema"].get(part)
+        else:
+            node = node.get("valuesrules")
+    return node
+
+
+def _field_homes(schema: dict[str, Any]) -> dict[str, list[tuple[str, ...]]]:
+    """Field name -> each block pattern that declares it: ("hosts", "*") for a field of every host entry."""
+    homes: dict[str, list[tuple[str, ...]]] = {}
+
+    def fields_of(table: dict[str, Any], where: tuple[str, ...]) -> None:
+        for name, rules in table.items():
+            homes.setdefault(name, []).append(where)
+            value(rules, (*where, name))
+
+    def value(rules: Any, where: tuple[str, ...]) -> None:
+        if not isinstance(rules, dict):
+            return
+        inner = rules.get("schema")
+        if isinstance(inner, dict) and "list" in _types(rules):
+            value(inner, (*where, "[]"))
+        elif isinstance(inner, dict):
+            fields_of(inner, where)
+        if isinstance(rules.get("valuesrules"), dict):
+            value(rules["valuesrules"], (*where, "*"))
+
+    fields_of(schema, ())
+    return homes
+
+
+def _closest_homes(homes: list[tuple[str, ...]], parent: tuple[Any, ...]) -> list[tuple[str, ...]]:
+    """The homes sharing the longest leading blocks with where the key stands."""
+
+    def shared(home: tuple[str, ...]) -> int:
+        count = 0
+        for pattern, part in zip(home, parent, strict=False):
+            if not (
+                pattern == part
+                or (pattern == "*" and isinstance(part, str))
+                or (pattern == "[]" and isinstance(part, int))
+            ):
+                break
+            count += 1
+        return count
+
+    if not homes:
+        return []
+    best = max(shared(home) for home in homes)
+    return sorted({home for home in homes if shared(home) == best})
+
+
+def _shown_home(home: tuple[str, ...]) -> str:
+    if not home:
+        return "the top level"
+    out = ""
+    for part in home:
+        out += "[]" if part == "[]" else (".<name>" if part == "*" else (f".{part}" if out else part))
+    return f"`{out}`"
 
 
 def _message(spec: Spec, schema: dict[str, Any], error: Any, path: tuple[Any, ...]) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gwpipe.errors import Problem, SpecError
+from gwpipe.spec.variables import VARS_KEY, RenamedLocations, Variable, resolve
 from gwpipe.spec.yamlload import LazyLocations, Location, Path_, format_path, load_yaml_file
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -25,6 +26,9 @@ class Spec:
     data: dict[str, Any]
     locations: Mapping[Path_, Location] = field(default_factory=dict)
     root: Path = field(default_factory=Path.cwd)
+    # the variables the spec was resolved with, and which ones each resolved value (or ("key", *path)) used
+    variables: dict[str, Variable] = field(default_factory=dict)
+    variable_uses: dict[Path_, tuple[str, ...]] = field(default_factory=dict)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def derived(self, key: str, compute: Callable[[Spec], Any]) -> Any:
@@ -113,8 +117,25 @@ def _first_symlink(path: Path, root: Path) -> Path | None:
     return None
 
 
-def load_spec(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Spec:
-    """Load the spec at `path`; `extends` may only reach files inside `root` (default: its folder)."""
+@dataclass
+class _Merged:
+    """A spec file merged over its bases; `references`: some file holds `${`; `own_vars`: what this file defines."""
+
+    data: dict[str, Any]
+    locations: Mapping[Path_, Location]
+    references: bool
+    own_vars: frozenset[str]
+
+
+def load_spec(
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> Spec:
+    """Load the spec at `path`; `extends` may only reach files inside `root` (default: its folder).
+
+    `variables` (`--var NAME=VALUE`) override the `vars` of the spec and its bases.
+    """
     file = Path(os.path.abspath(path))
     root_dir = Path(os.path.abspath(root)) if root else file.parent
     display = display_path(file)
@@ -123,17 +144,28 @@ def load_spec(path: str | os.PathLike[str], root: str | os.PathLike[str] | None 
         raise SpecError(Problem(display, "spec file not found"))
     _refuse_symlinks(file, root_dir, display)
     check_name(name, "environment name", display)
-    data, locations = _load_with_bases(file, root_dir, [])
-    return Spec(name=name, file=display, data=data, locations=locations, root=root_dir)
+    merged = _load_with_bases(file, root_dir, [])
+    spec = Spec(name=name, file=display, data=merged.data, locations=merged.locations, root=root_dir)
+    if VARS_KEY not in merged.data and not merged.references and not variables:
+        return spec  # nothing to interpolate: the common case costs one dict lookup and one substring search
+    resolved = resolve(merged.data, spec.problem, merged.own_vars, variables or {}, merged.references)
+    spec.data = resolved.data
+    spec.variables = resolved.variables
+    spec.variable_uses = resolved.uses
+    if resolved.renamed:
+        spec.locations = RenamedLocations(merged.locations, resolved.renamed)
+    return spec
 
 
-def _load_with_bases(file: Path, root: Path, chain: list[Path]) -> tuple[dict[str, Any], Mapping[Path_, Location]]:
+def _load_with_bases(file: Path, root: Path, chain: list[Path]) -> _Merged:
     display = display_path(file)
     loaded = load_yaml_file(str(file), display)
     data, locations = loaded.data, loaded.locations
     base_ref = data.pop("extends", None)
+    own = data.get(VARS_KEY)
+    own_vars = frozenset(own) if isinstance(own, dict) else frozenset()
     if base_ref is None:
-        return data, locations
+        return _Merged(data, locations, loaded.references, own_vars)
 
     def where() -> str:  # locations cost a second parse: work them out only for a message
         loc = locations.get(("extends",))
@@ -155,7 +187,8 @@ def _load_with_bases(file: Path, root: Path, chain: list[Path]) -> tuple[dict[st
     if not base.exists() and not base.is_symlink():
         raise SpecError(Problem(where(), f"base spec {base_ref!r} not found"))
     _refuse_symlinks(base, root, where)
-    base_data, base_locations = _load_with_bases(base, root, [*chain, file])
+    parent = _load_with_bases(base, root, [*chain, file])
+    base_data, base_locations = parent.data, parent.locations
     merged = _deep_merge(base_data, data)
 
     def merged_locations() -> dict[Path_, Location]:
@@ -163,7 +196,7 @@ def _load_with_bases(file: Path, root: Path, chain: list[Path]) -> tuple[dict[st
         table.update({p: loc for p, loc in locations.items() if p != ("extends",)})
         return table
 
-    return merged, LazyLocations(merged_locations)
+    return _Merged(merged, LazyLocations(merged_locations), loaded.references or parent.references, own_vars)
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

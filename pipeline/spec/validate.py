@@ -94,6 +94,8 @@ CORE_SCHEMA: dict[str, Any] = {
     },
 }
 CORE_OWNER = "core"
+# top-level keys the loader consumes before validation: no plugin may claim them
+RESERVED = {"extends": "a spec's base", "vars": "spec variables"}
 
 
 class SpecSchema:
@@ -153,6 +155,12 @@ def build_schema(pm: pluggy.PluginManager) -> SpecSchema:
         target = _locate(schema, location, plugin)
         for key, rule in rules.items():
             dotted = f"{location}.{key}" if location else key
+            if dotted in RESERVED:
+                raise PluginError(
+                    Problem(
+                        f"plugin {plugin!r}: gwpipe_spec_schema", f"field {dotted!r} is reserved for {RESERVED[dotted]}"
+                    )
+                )
             if key in target:
                 raise PluginError(
                     Problem(

@@ -73,6 +73,7 @@ class Loaded:
 
     data: dict[str, Any]
     locations: Mapping[Path_, Location]
+    references: bool = True  # the text holds `${`: variables may need interpolating
 
 
 def load_yaml_file(path: str, display: str, max_bytes: int = MAX_BYTES) -> Loaded:
@@ -102,14 +103,21 @@ def load_yaml_bytes(raw: bytes, display: str) -> Loaded:
         line = text.count("\n", 0, bad.start()) + 1
         col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
         raise SpecError(Problem(f"{display}:{line}:{col}", f"control character U+{ord(bad.group()):04X} not allowed"))
+    references = "${" in text
     if not fast.enabled():
-        return _load_located(text, display)
+        return _located(text, display, references)
     # the common case, a clean spec, is read in one pass; any rule it might break sends it to the full
     # builder below, which finds the problem (and, for a clean spec, the locations, when first asked)
     docs = load_documents(text, MAX_DEPTH, _clean_scalar)
     if docs is not None and len(docs) == 1 and isinstance(docs[0], dict):
-        return Loaded(docs[0], LazyLocations(lambda: _load_located(text, display).locations))
-    return _load_located(text, display)
+        return Loaded(docs[0], LazyLocations(lambda: _load_located(text, display).locations), references)
+    return _located(text, display, references)
+
+
+def _located(text: str, display: str, references: bool) -> Loaded:
+    loaded = _load_located(text, display)
+    loaded.references = references
+    return loaded
 
 
 def _clean_scalar(tag: str, raw: str, value: Any) -> bool:

@@ -14,6 +14,9 @@ from gwpipe.cli.main import STATE, _pipeline, _set_common, failures, resolve_spe
 
 @click.command(name="validate")
 @options.targets
+@click.option(
+    "--explain", is_flag=True, help="Print each resolved spec, every value with the file:line or --var it came from."
+)
 @options.common
 def command(
     targets: tuple[str, ...],
@@ -21,6 +24,7 @@ def command(
     specs_dir: Path,
     blocked: tuple[str, ...],
     templates: tuple[str, ...],
+    explain: bool,
     debug: bool,
     output: str,
 ) -> None:
@@ -28,20 +32,28 @@ def command(
     _set_common(debug, output)
     with failures():
         from gwpipe.errors import SpecError
+        from gwpipe.spec.explain import explain_json, explain_text
+        from gwpipe.spec.load import Spec
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(blocked, templates)
         problems: list[Any] = []
-        names: list[str] = []
+        loaded: list[Spec] = []
         for path, root in specs:
             try:
-                names.append(pipeline.load(path, root).name)
+                loaded.append(pipeline.load(path, root))
             except SpecError as exc:
                 problems.extend(exc.problems)
         if problems:
             raise SpecError(*problems)
+        names = [spec.name for spec in loaded]
         if STATE.output == "json":
-            click.echo(json.dumps({"ok": True, "environments": names}))
+            answer: dict[str, Any] = {"ok": True, "environments": names}
+            if explain:
+                answer["resolved"] = [explain_json(spec) for spec in loaded]
+            click.echo(json.dumps(answer, default=str))
+        elif explain:
+            click.echo("\n".join(explain_text(spec) for spec in loaded), nl=False)
         else:
             for name in names:
                 click.echo(f"{name}: valid")
