@@ -51,7 +51,7 @@ def compute_plan(
         return IngressPlan(environment, [], [], base_branch, base_sha, [])
     old = read_objects({p: previous[p] for p in differing if p in previous})
     given = parsed or {}
-    new = {p: given[p] for p in differing if p in given and p in desired}
+    new: dict[str, _Object | None] = {p: given[p] for p in differing if p in given and p in desired}
     new.update(read_objects({p: desired[p] for p in differing if p in desired and p not in new}))
     objects = [
         _object_change(environment, path, previous.get(path), desired.get(path), old.get(path), new.get(path))
