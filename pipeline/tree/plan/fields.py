@@ -1,4 +1,4 @@
-"""The field-path fallback: every changed leaf of an object (`spec.gateways`, `metadata.labels.app`) not described otherwise."""
+"""The field-path fallback: every changed leaf of an object (`spec.gateways`, `metadata.labels.app`) not shown otherwise."""
 
 from __future__ import annotations
 
