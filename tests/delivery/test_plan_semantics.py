@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -215,3 +216,19 @@ def test_reader_gives_what_load_object_gives(fast: str, monkeypatch: pytest.Monk
     assert read_objects(HOSTILE) == {path: load_object(data) for path, data in HOSTILE.items()}
     good = {p: d for p, d in HOSTILE.items() if p in ("plain.yaml", "timestamps.yaml", "block.yaml")}
     assert read_objects(good) == {path: load_object(data) for path, data in good.items()}
+
+
+def test_the_render_parse_reused_by_the_plan_is_what_its_bytes_read_as(tmp_path: Path) -> None:
+    from delivery.harness import spec, write_env
+
+    from gwpipe.engine import Pipeline
+
+    path = write_env(tmp_path, "prod", spec(["a.example.com", "b.example.com"]))
+    pipeline = Pipeline()
+    bundle = pipeline.build(pipeline.load(path))
+    parsed = {obj.path: obj.obj for obj in bundle.objects}
+    assert parsed == {p: load_object(bundle.files[p]) for p in parsed}
+    old = {p: d.replace(b"a.example.com", b"c.example.com") for p, d in bundle.files.items()}
+    reused = compute_plan("prod", old, bundle.files, pm=bundle.plugins, parsed=parsed)
+    assert reused.as_dict() == compute_plan("prod", old, bundle.files, pm=bundle.plugins).as_dict()
+    assert "+ a.example.com on Gateway shop/public-gw :80" in reused.to_text()
