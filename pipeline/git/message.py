@@ -9,6 +9,7 @@ from gwpipe.tree.guards import TreeChange
 
 if TYPE_CHECKING:
     from gwpipe.engine import Bundle
+    from gwpipe.tree.plan import IngressPlan
 
 
 def run_message(changed: list[tuple[Bundle, dict[str, bytes], TreeChange]]) -> str:
@@ -50,3 +51,27 @@ def _ref_of(data: bytes, path: str) -> str | None:
     if not path.endswith(".yaml") or path.rsplit("/", 1)[-1] == "kustomization.yaml":
         return None
     return object_ref(data, path)
+
+
+def pull_request_title(env: str, plan: IngressPlan) -> str:
+    """The pull request's title: the environment and the plan's counts, on one line."""
+    from gwpipe.git.delivery.remote import one_line as capped_line
+
+    return capped_line(f"gwpipe: {env} ({plan.summary()})", limit=200)
+
+
+def pull_request_body(plan: IngressPlan, files: dict[str, bytes]) -> str:
+    """The pull request's body, as `propose` sends it and `plan -o markdown` prints it.
+
+    The ingress plan in markdown, then the branch, base and tree it was computed for, under GitHub's
+    body limit.
+    """
+    from gwpipe.git.delivery.remote import clean_message, proposal_branch, tree_hash
+    from gwpipe.tree.plan import COMMENT_LIMIT
+
+    branch = proposal_branch(plan.environment, files)
+    footer = (
+        f"\n---\nProposed by gwpipe: branch `{branch}` against `{plan.base_branch}` at `{plan.base_sha}`.\n"
+        f"<!-- gwpipe: environment={plan.environment} base={plan.base_sha} tree={tree_hash(files)} -->\n"
+    )
+    return clean_message(plan.to_markdown(limit=COMMENT_LIMIT - len(footer) - 100) + footer)

@@ -93,8 +93,7 @@ def test_certificates_installs_and_control_plane() -> None:
         "iop.yaml": _doc("IstioOperator", "main", iop2),
     }
     assert _lines(old, new) == [
-        "~ Certificate istio-system/a: secretName a-cert, dnsNames a.example.com, issuer ClusterIssuer/le -> "
-        "secretName a-cert, dnsNames a.example.com,b.example.com, issuer ClusterIssuer/le",
+        "~ Certificate istio-system/a dnsNames: a.example.com -> a.example.com,b.example.com",
         "+ IstioOperator istio-system/main ingressGateways internal-gw (enabled True, namespace internal, labels {}, "
         "service {})",
         "~ IstioOperator istio-system/main meshConfig.accessLogFile: /dev/stdout -> ",
@@ -122,7 +121,9 @@ def test_deployment_install_and_virtualservice_redirect() -> None:
         "prod", {}, {"d.yaml": _doc("Deployment", "gw2", deploy), "v.yaml": _doc("VirtualService", "a", vs)}
     )
     assert [(c.category, c.action) for c in plan.changes] == [
+        ("hosts", "added"),
         ("redirects", "added"),
+        ("routes", "added"),
         ("installs", "added"),
         ("control-plane", "added"),
     ]

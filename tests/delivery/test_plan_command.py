@@ -34,6 +34,7 @@ def test_plan_text_then_json_after_a_render(tmp_path: Path) -> None:
         "subject": "api.example.com on Gateway shop/public-gw :80",
         "before": "",
         "after": "",
+        "detail": "",
     } in plan["changes"]
     assert _tree(repo) == before
 

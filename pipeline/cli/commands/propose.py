@@ -39,6 +39,11 @@ _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 @click.option(
     "--max-clone-mb", type=click.IntRange(1), default=512, show_default=True, help="Size budget of the clone."
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the branch, the files and the pull-request body; commit, push and call the forge not at all.",
+)
 @options.common
 def command(
     targets: tuple[str, ...],
@@ -55,6 +60,7 @@ def command(
     allow_delete: bool,
     allow_move: bool,
     max_clone_mb: int,
+    dry_run: bool,
     blocked: tuple[str, ...],
     templates: tuple[str, ...],
     output: str,
@@ -66,7 +72,7 @@ def command(
     _set_common(debug, output)
     with failures():
         from gwpipe.git.delivery.forge import make_forge, slug_from_remote
-        from gwpipe.git.delivery.proposal import Target, propose_bundle
+        from gwpipe.git.delivery.proposal import Target, dry_run_bundle, propose_bundle
         from gwpipe.git.delivery.remote import (
             check_branch_name,
             check_environment,
@@ -90,7 +96,7 @@ def command(
             proposal_branch(bundle.spec.name, bundle.files)
         forge_name = forge or _forge_of(url)
         client, token, username = None, None, None
-        if forge_name and not push_to_base:
+        if forge_name and not push_to_base and not dry_run:
             slug = repo_slug or slug_from_remote(url)
             if not slug:
                 from gwpipe.errors import Problem, UsageError
@@ -115,6 +121,9 @@ def command(
             max_clone_mb,
             allow_move=allow_move,
         )
+        if dry_run:
+            _report_dry_run([dry_run_bundle(bundle, target) for bundle in bundles], output)
+            return
         results = [propose_bundle(bundle, target) for bundle in bundles]
         _report(results, output)
 
@@ -154,3 +163,22 @@ def _report(results: list[Any], output: str) -> None:
             click.echo(f"{r.environment}: pull request #{r.pr.number} {r.pr_action}: {r.pr.url}")
         for note in r.notes:
             click.echo(f"{r.environment}: {note}")
+
+
+def _report_dry_run(results: list[Any], output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps({"ok": True, "proposals": [r.as_dict() for r in results]}, indent=2, sort_keys=True))
+        return
+    for r in results:
+        if r.plan.empty:
+            click.echo(f"{r.environment}: no changes against {r.base} at {r.base_sha}; nothing would be proposed")
+            continue
+        what = f"push to {r.base}" if r.branch == r.base else f"push {r.branch} and propose it against {r.base}"
+        click.echo(f"{r.environment}: dry run; would {what} ({r.plan.summary()})")
+        click.echo(f"branch: {r.branch}")
+        for verb in ("added", "changed", "removed"):
+            for path in getattr(r.files, verb):
+                click.echo(f"{verb}: {r.environment}/{path}")
+        click.echo(f"title: {r.title}")
+        click.echo("")
+        click.echo(r.body, nl=False)

@@ -14,18 +14,17 @@ from gwpipe.git.delivery import push as pushing
 from gwpipe.git.delivery.forge import Forge, ForgeApiError, PullRequest, ensure_pull_request
 from gwpipe.git.delivery.remote import (
     check_branch_name,
-    clean_message,
     marker_ref,
     one_line,
     proposal_branch,
-    tree_hash,
 )
+from gwpipe.git.message import pull_request_body, pull_request_title
 from gwpipe.git.repo import IDENTITY
 from gwpipe.routes.behaviour import add_route_changes
 from gwpipe.tree.files import read_tree, write_tree
-from gwpipe.tree.guards import diff_tree, guard_deletions
+from gwpipe.tree.guards import TreeChange, diff_tree, guard_deletions
 from gwpipe.tree.moves import guard_move
-from gwpipe.tree.plan import COMMENT_LIMIT, IngressPlan, compute_plan
+from gwpipe.tree.plan import IngressPlan, compute_plan
 
 
 @dataclass
@@ -61,9 +60,22 @@ class Proposal:
     pr: PullRequest | None = None
     pr_action: str = ""
     notes: list[str] = field(default_factory=list)
+    # a dry run: what would be sent, and the files the commit would add, change and remove
+    title: str = ""
+    body: str = ""
+    files: TreeChange | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        dry_run = {}
+        if self.files is not None:
+            dry_run = {
+                "dry_run": True,
+                "title": self.title,
+                "body": self.body,
+                "files": {"added": self.files.added, "changed": self.files.changed, "removed": self.files.removed},
+            }
         return {
+            **dry_run,
             "environment": self.environment,
             "status": self.status,
             "branch": self.branch,
@@ -84,19 +96,6 @@ def commit_text(plan: IngressPlan, limit: int = 50) -> str:
     shown = lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])
     head = one_line(f"gwpipe: propose {plan.environment} ({plan.summary()})")
     return "\n".join([head, "", *shown, "", f"Base: {plan.base_branch} {plan.base_sha}"]) + "\n"
-
-
-def pr_title(env: str, plan: IngressPlan) -> str:
-    return one_line(f"gwpipe: {env} ({plan.summary()})", limit=200)
-
-
-def pr_body(plan: IngressPlan, branch: str, files: dict[str, bytes]) -> str:
-    """The ingress plan in markdown plus the base SHA it was computed against, under GitHub's body limit."""
-    footer = (
-        f"\n---\nProposed by gwpipe: branch `{branch}` against `{plan.base_branch}` at `{plan.base_sha}`.\n"
-        f"<!-- gwpipe: environment={plan.environment} base={plan.base_sha} tree={tree_hash(files)} -->\n"
-    )
-    return clean_message(plan.to_markdown(limit=COMMENT_LIMIT - len(footer) - 100) + footer)
 
 
 def refuse_secrets(where: str, **texts: str) -> None:
@@ -137,6 +136,41 @@ def propose_bundle(bundle: Bundle, target: Target) -> Proposal:
     )
 
 
+def dry_run_bundle(bundle: Bundle, target: Target) -> Proposal:
+    """What `propose_bundle` would do, from a read-only clone of the base: no commit, no push, no forge call."""
+    env = bundle.spec.name
+    branch = target.base if target.push_to_base else proposal_branch(env, bundle.files)
+    check_branch_name(target.base, "--base")
+    with tempfile.TemporaryDirectory(prefix="gwpipe-propose-") as tmp:
+        work = Path(tmp)
+        env_vars = pushing.git_env(work, target.token, target.git_username)
+        clone = pushing.Clone(target.url, target.shown, target.base, work / "clone", env_vars, target.max_clone_mb)
+        base_sha = clone.head
+        previous = read_tree(clone.path / env)
+    plan = _plan(bundle, previous, target.base, base_sha)
+    change = diff_tree(previous, bundle.files)
+    proposal = Proposal(env, branch, target.base, base_sha, "no changes", plan, files=change)
+    if plan.empty:
+        return proposal
+    where = f"{target.shown}/{branch}"
+    guard_deletions(change, where, target.allow_empty, target.allow_delete, bundle.plugins)
+    guard_move(previous, bundle.files, where, target.allow_move, bundle.plugins)
+    proposal.title, proposal.body = pull_request_title(env, plan), pull_request_body(plan, bundle.files)
+    refuse_secrets(
+        where, commit_message=commit_text(plan), pull_request_title=proposal.title, pull_request_body=proposal.body
+    )
+    proposal.status = "dry run"
+    return proposal
+
+
+def _plan(bundle: Bundle, previous: dict[str, bytes], base: str, base_sha: str) -> IngressPlan:
+    """The ingress plan of a bundle against the base's folder, reusing the objects the render parsed."""
+    parsed = {obj.path: obj.obj for obj in bundle.objects}
+    plan = compute_plan(bundle.spec.name, previous, bundle.files, base, base_sha, bundle.plugins, parsed)
+    add_route_changes(plan, bundle.spec, previous, bundle.files)
+    return plan
+
+
 def _withdraw(clone: pushing.Clone, pushed: dict[str, tuple[str | None, str | None]], branch: str) -> None:
     """Put back every ref this run pushed (built on a base that moved again): nothing stale stays on the remote."""
     updates = [pushing.RefUpdate(ref, before, ours) for ref, (before, ours) in sorted(pushed.items()) if before != ours]
@@ -154,8 +188,7 @@ def _attempt_once(
     env = bundle.spec.name
     base_sha = clone.head
     previous = read_tree(clone.path / env)
-    plan = compute_plan(env, previous, bundle.files, target.base, base_sha, bundle.plugins)
-    add_route_changes(plan, bundle.spec, previous, bundle.files)
+    plan = _plan(bundle, previous, target.base, base_sha)
     proposal = Proposal(env, branch, target.base, base_sha, "no changes", plan)
     if plan.empty:
         return proposal
@@ -164,7 +197,7 @@ def _attempt_once(
     guard_deletions(change, where, target.allow_empty, target.allow_delete, bundle.plugins)
     guard_move(previous, bundle.files, where, target.allow_move, bundle.plugins)
     message = commit_text(plan)
-    title, body = pr_title(env, plan), pr_body(plan, branch, bundle.files)
+    title, body = pull_request_title(env, plan), pull_request_body(plan, bundle.files)
     refuse_secrets(where, commit_message=message, pull_request_title=title, pull_request_body=body)
     base_ref = f"refs/heads/{target.base}"
     if target.push_to_base:
