@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from gwpipe.cli import options
-from gwpipe.cli.main import STATE, _pipeline, _set_common, failures, resolve_specs
+from gwpipe.cli.main import STATE, _pipeline, _set_common, echo, failures, resolve_specs, styled
 
 
 @click.command(name="validate")
@@ -44,4 +44,4 @@ def command(
             click.echo(json.dumps({"ok": True, "environments": names}))
         else:
             for name in names:
-                click.echo(f"{name}: valid")
+                echo(f"{name}: {styled('valid', fg='green')}")
