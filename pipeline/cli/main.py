@@ -156,7 +156,23 @@ class _PluginCommands(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         # a blocked plugin is never imported, not even to ask for its commands
         self._blocked = _blocked_in(args)
+        # errors before the command runs (an unknown --block name, a malformed option) honour `-o json` too
+        STATE.output = "json" if _wants_json(args) else "text"
         return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            # click's own usage errors: the JSON document too, then click's usual message on stderr
+            if STATE.output == "json" and not ctx.resilient_parsing:
+                from gwpipe.errors import Problem
+
+                param = getattr(exc, "param", None)  # a NoSuchOption names none
+                where = (param.opts[0] if param.opts else param.human_readable_name) if param is not None else ""
+                problem = Problem(where, exc.format_message())
+                click.echo(json.dumps({"ok": False, "errors": [error_object(problem)]}, indent=2))
+            raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.command_table())
@@ -169,6 +185,18 @@ class _PluginCommands(click.Group):
             with failures():
                 self._loaded[entry] = _load_command(cmd_name, *entry)
         return self._loaded[entry]
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether a command line asks for `-o json` (`--output json`, `--output=json`, `-ojson`), before click parses it."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return False
+        if arg in ("-o", "--output") and args[index + 1 : index + 2] == ["json"]:
+            return True
+        if arg in ("--output=json", "-ojson"):
+            return True
+    return False
 
 
 def _blocked_in(args: list[str]) -> tuple[str, ...]:

@@ -65,7 +65,7 @@ def renamed(old: str, new: str, dest: str, **attrs: Any) -> Callable[[F], F]:
         if value is not None and not ctx.resilient_parsing:
             from gwpipe.cli.main import say
 
-            say("warning", f"{old} is deprecated on `{ctx.command_path}`; use {new}")
+            say("warning", f"{old} is deprecated on {ctx.info_name!r}; use {new}")
         return value
 
     return click.option(old, dest, hidden=True, callback=warn, **attrs)
