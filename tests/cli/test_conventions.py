@@ -112,3 +112,11 @@ def test_propose_repo_still_works_with_a_one_line_deprecation_warning(tmp_path: 
     assert old.stderr.splitlines() == ["warning: --repo is deprecated on 'propose'; use --checkout", expected]
     assert new.stderr.splitlines() == [expected]
     assert old.exit_code == new.exit_code == 1
+
+
+def test_the_conventions_are_documented(repo_root: Path) -> None:
+    text = (repo_root / "docs" / "cli.md").read_text(encoding="utf-8")
+    for needle in ("gwpipe completion bash|zsh|fish", "`NO_COLOR`", "--color always", "`-o`, `--output", "--checkout"):
+        assert needle in text, needle
+    for key in ("file", "line", "column", "field", "where", "message", "hint"):
+        assert f'"{key}": ' in text, key
