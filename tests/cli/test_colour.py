@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,16 @@ def test_color_option_overrides_the_terminal_test(cwd: Path) -> None:
 def test_json_output_is_never_coloured(cwd: Path) -> None:
     status, text = on_a_terminal(cwd, "validate", "dev", "-o", "json")
     assert (status, text) == (0, '{"ok": true, "environments": ["dev"]}\n')
+
+
+def test_every_diagnostic_line_goes_through_say(repo_root: Path) -> None:
+    # `say` colours the label on a terminal only; a label written by hand would miss NO_COLOR or be plain forever
+    by_hand = re.compile(r"""(echo|print|write)\(\s*f?["'](error|warning|hint|info): """)
+    offenders = [
+        f"{path.relative_to(repo_root)}:{number}"
+        for folder in ("pipeline", "plugins")
+        for path in sorted((repo_root / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if by_hand.search(line)
+    ]
+    assert offenders == []
