@@ -43,7 +43,16 @@ def test_exit_2_for_spec_errors_with_json(cwd: Path) -> None:
         "environments/bad.yaml:1:12: namespace: expected string, got boolean (YAML 1.1 read 'NO' as boolean; quote it)"
     )
     assert result.stderr == f"error: {line}\n"
-    assert json.loads(result.stdout) == {"ok": False, "errors": [line]}
+    error = {
+        "file": "environments/bad.yaml",
+        "line": 1,
+        "column": 12,
+        "field": "namespace",
+        "where": "environments/bad.yaml:1:12: namespace",
+        "message": "expected string, got boolean (YAML 1.1 read 'NO' as boolean; quote it)",
+        "hint": None,
+    }
+    assert json.loads(result.stdout) == {"ok": False, "errors": [error]}
 
 
 def test_exit_2_for_usage_errors(cwd: Path) -> None:

@@ -9,14 +9,14 @@ from gwpipe.certs.status import Row, iso
 
 
 def as_json(environment: str, where: str, threshold: str, rows: list[Row]) -> dict[str, Any]:
-    """A stable document: sorted rows, ISO-8601 UTC times, problems as `where: what` strings."""
+    """A stable document: sorted rows, ISO-8601 UTC times, problems as error objects (`Problem.as_dict`)."""
     return {
         "ok": all(r.ok for r in rows),
         "environment": environment,
         "context": where,
         "threshold": threshold,
         "credentials": [_row(r) for r in rows],
-        "errors": [str(p) for r in rows for p in r.problems],
+        "errors": [p.as_dict() for r in rows for p in r.problems],
     }
 
 

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from gwpipe.hooks.specs import hookimpl
 
-_COMMANDS = ("analyze", "certs", "check", "crds", "plan", "plugins", "propose", "render", "schema", "test", "validate")
+_COMMANDS = (
+    "analyze",
+    "certs",
+    "check",
+    "completion",
+    "crds",
+    "plan",
+    "plugins",
+    "propose",
+    "render",
+    "schema",
+    "test",
+    "validate",
+)
 
 
 @hookimpl

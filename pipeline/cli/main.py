@@ -18,6 +18,7 @@ from gwpipe import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_REPO = Path(".gwpipe") / "gitops"
+COMPLETE_VAR = "_GWPIPE_COMPLETE"
 
 
 class State:
@@ -25,9 +26,17 @@ class State:
 
     debug = False
     output = "text"
+    color = "auto"
 
 
 STATE = State()
+# what each diagnostic label looks like on a terminal
+_LABEL_STYLES: dict[str, dict[str, Any]] = {
+    "error": {"fg": "red", "bold": True},
+    "warning": {"fg": "yellow", "bold": True},
+    "hint": {"fg": "cyan"},
+    "info": {"fg": "blue"},
+}
 
 
 def _set_common(debug: bool, output: str) -> None:
@@ -35,15 +44,50 @@ def _set_common(debug: bool, output: str) -> None:
     STATE.output = output
 
 
+def colour_on(stream: Any) -> bool:
+    """Whether to colour `stream`: `--color always|never`, else not with NO_COLOR set, else only on a terminal."""
+    if STATE.color != "auto":
+        return STATE.color == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def styled(text: str, err: bool = False, **style: Any) -> str:
+    """`text` in `style` when its stream (stdout, or stderr with `err`) gets colour; plain otherwise."""
+    return click.style(text, **style) if colour_on(sys.stderr if err else sys.stdout) else text
+
+
+def echo(text: str) -> None:
+    """`text` on stdout, keeping the styles of `styled` only when stdout gets colour."""
+    click.echo(text, color=colour_on(sys.stdout))
+
+
+def say(label: str, text: str) -> None:
+    """One `<label>: <text>` line on stderr (`error`, `warning`, `hint`, `info`), the label coloured on a terminal."""
+    shown = styled(label, err=True, **_LABEL_STYLES.get(label, {}))
+    click.echo(f"{shown}: {text}", err=True, color=colour_on(sys.stderr))
+
+
+def error_object(problem: Any) -> dict[str, Any]:
+    """`problem` as `--output json` shows it: file, line, column, field, where, message, hint (None if unknown)."""
+    from gwpipe.checks.secrets import redact
+    from gwpipe.errors import Problem
+
+    fields = (problem if isinstance(problem, Problem) else Problem("", str(problem))).as_dict()
+    return {key: redact(value) if isinstance(value, str) else value for key, value in fields.items()}
+
+
 def fail(problems: Any, exit_code: int) -> NoReturn:
     from gwpipe.checks.secrets import redact
 
     for problem in problems:
-        click.echo(f"error: {one_line(redact(str(problem)))}", err=True)
+        say("error", one_line(redact(str(problem))))
         if getattr(problem, "hint", None):
-            click.echo(f"hint: {one_line(redact(problem.hint))}", err=True)
+            say("hint", one_line(redact(problem.hint)))
     if STATE.output == "json":
-        click.echo(json.dumps({"ok": False, "errors": [one_line(redact(str(p))) for p in problems]}, indent=2))
+        click.echo(json.dumps({"ok": False, "errors": [error_object(p) for p in problems]}, indent=2))
     sys.exit(exit_code)
 
 
@@ -112,7 +156,23 @@ class _PluginCommands(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         # a blocked plugin is never imported, not even to ask for its commands
         self._blocked = _blocked_in(args)
+        # errors before the command runs (an unknown --block name, a malformed option) honour `-o json` too
+        STATE.output = "json" if _wants_json(args) else "text"
         return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            # click's own usage errors: the JSON document too, then click's usual message on stderr
+            if STATE.output == "json" and not ctx.resilient_parsing:
+                from gwpipe.errors import Problem
+
+                param = getattr(exc, "param", None)  # a NoSuchOption names none
+                where = (param.opts[0] if param.opts else param.human_readable_name) if param is not None else ""
+                problem = Problem(where, exc.format_message())
+                click.echo(json.dumps({"ok": False, "errors": [error_object(problem)]}, indent=2))
+            raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.command_table())
@@ -125,6 +185,18 @@ class _PluginCommands(click.Group):
             with failures():
                 self._loaded[entry] = _load_command(cmd_name, *entry)
         return self._loaded[entry]
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether a command line asks for `-o json` (`--output json`, `--output=json`, `-ojson`), before click parses it."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return False
+        if arg in ("-o", "--output") and args[index + 1 : index + 2] == ["json"]:
+            return True
+        if arg in ("--output=json", "-ojson"):
+            return True
+    return False
 
 
 def _blocked_in(args: list[str]) -> tuple[str, ...]:
@@ -181,9 +253,17 @@ def _load_command(name: str, plugin: str, target: str) -> click.Command:
 @click.group(cls=_PluginCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gwpipe")
 @click.option("--debug", is_flag=True, help="Show tracebacks for failures.")
-def main(debug: bool) -> None:
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour output: on a terminal unless NO_COLOR is set (auto), always, or never.",
+)
+def main(debug: bool, color: str) -> None:
     """Render, check and deliver Istio ingress configuration from per-environment specs."""
     STATE.debug = debug
+    STATE.color = color
     from gwpipe import fast
 
     with failures():
@@ -270,7 +350,7 @@ def run() -> None:
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, _interrupted)
     try:
-        main()
+        main(complete_var=COMPLETE_VAR)  # one variable whatever the program is called (`python -m gwpipe` too)
         status: object = 0
     except SystemExit as exc:
         status = exc.code

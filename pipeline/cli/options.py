@@ -2,28 +2,79 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SPECS = Path("environments")
 
 
-def common(func: F) -> F:
-    """`--output text|json` and `--debug` (tracebacks, still redacted)."""
-    func = click.option("--debug", is_flag=True, help="Show tracebacks for failures (secrets stay redacted).")(func)
-    func = click.option(
+def environment_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion for environment arguments: the specs folder's environments, or paths once one is typed."""
+    from click.shell_completion import CompletionItem
+
+    if "/" in incomplete or os.sep in incomplete:
+        return [CompletionItem(incomplete, type="file")]
+    folder = ctx.params.get("specs_dir") or DEFAULT_SPECS
+    try:
+        names = {
+            entry.name.rsplit(".", 1)[0]
+            for entry in os.scandir(folder)
+            if entry.name.endswith((".yaml", ".yml")) and not entry.name.startswith("_")
+        }
+    except OSError:
+        return []
+    return [CompletionItem(name) for name in sorted(names) if name.startswith(incomplete)]
+
+
+def plugin_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion for `--block`: every plugin it accepts (entry points included), essential ones left out."""
+    from click.shell_completion import CompletionItem
+
+    from gwpipe.hooks.manager import ESSENTIAL_CORE, known_names
+    from gwpipe.plugins import ESSENTIAL
+
+    names = [n for n in known_names() if n not in ESSENTIAL | ESSENTIAL_CORE]
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+def output(*formats: str, help: str = "Output format for people or for machines.") -> Callable[[F], F]:
+    """`-o/--output FORMAT`: `text` (the default) or `json`, plus `formats`; every command spells it so."""
+    return click.option(
+        "-o",
         "--output",
         "output",
-        type=click.Choice(["text", "json"]),
+        type=click.Choice(["text", "json", *formats]),
         default="text",
         show_default=True,
-        help="Output format for people or for machines.",
-    )(func)
-    return func
+        help=help,
+    )
+
+
+def renamed(old: str, new: str, dest: str, **attrs: Any) -> Callable[[F], F]:
+    """A hidden `old` spelling of option `new` that still works, with a one-line deprecation warning."""
+
+    def warn(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None and not ctx.resilient_parsing:
+            from gwpipe.cli.main import say
+
+            say("warning", f"{old} is deprecated on {ctx.info_name!r}; use {new}")
+        return value
+
+    return click.option(old, dest, hidden=True, callback=warn, **attrs)
+
+
+def common(func: F) -> F:
+    """`-o/--output text|json` and `--debug` (tracebacks, still redacted)."""
+    func = click.option("--debug", is_flag=True, help="Show tracebacks for failures (secrets stay redacted).")(func)
+    return output()(func)
 
 
 VARIABLES = "gwpipe.variables"
@@ -61,9 +112,21 @@ def specs(func: F) -> F:
     )(func)
 
 
+def block(func: F) -> F:
+    """`--block PLUGIN` (repeatable): a plugin not to load; unknown names are refused by the plugin manager."""
+    return click.option(
+        "--block",
+        "blocked",
+        multiple=True,
+        metavar="PLUGIN",
+        shell_complete=plugin_names,
+        help="Do not load this plugin.",
+    )(func)
+
+
 def plugins(func: F) -> F:
     """`--block PLUGIN` and `--templates DIR`: what the plugin chain loads and which templates win."""
-    func = click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")(func)
+    func = block(func)
     func = click.option(
         "--templates",
         multiple=True,
@@ -78,7 +141,7 @@ def targets(func: F) -> F:
     """Environment names or spec files, `--all`, `--specs`, `--block` and `--templates`."""
     func = click.option("--all", "all_envs", is_flag=True, help="Every environment in the specs folder.")(func)
     func = plugins(specs(func))
-    return click.argument("targets", nargs=-1)(func)
+    return click.argument("targets", nargs=-1, shell_complete=environment_names)(func)
 
 
 def lock_timeout(func: F) -> F:

@@ -58,6 +58,11 @@ def builtin_names() -> tuple[str, ...]:
     return (*BUILTIN, *CORE_PLUGINS)
 
 
+def known_names() -> list[str]:
+    """Every plugin name `--block` accepts: the built-ins, the core's own and the installed entry points."""
+    return [*builtin_names(), *(ep.name for ep in _entry_points())]
+
+
 def create_manager(
     blocked: Iterable[str] = (), entry_points: bool = True, plugins: Iterable[tuple[str, object]] = ()
 ) -> pluggy.PluginManager:

@@ -53,7 +53,10 @@ class Spec:
         return f"{head}: {dotted}" if dotted else head
 
     def problem(self, path: Path_, what: str, hint: str | None = None) -> Problem:
-        return Problem(self.where(*path), what, hint)
+        loc = self.location(path)
+        if loc is None:
+            return Problem(self.where(*path), what, hint, file=self.file, field=format_path(path) or None)
+        return Problem.at(loc.file, loc.line, loc.column, format_path(path), what, hint)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)

@@ -196,16 +196,18 @@ def judge(app: Expected, client: Any, head: str) -> dict[str, Any]:
 
 
 def _report(server: str, repo: str, head: str, skipped: list[str], reports: list[dict[str, Any]], output: str) -> None:
-    errors = []
-    for r in reports:
-        errors += [f"{server}/{r['application']}: {what}" for what in r["problems"]]
+    from gwpipe.cli.main import say
+    from gwpipe.errors import Problem
+
+    errors = [Problem(f"{server}/{r['application']}", what) for r in reports for what in r["problems"]]
     for env in skipped:
-        click.echo(f"info: {env}: renders no Argo CD Application; skipped", err=True)
-    for line in errors:
-        click.echo(f"error: {line}", err=True)
+        say("info", f"{env}: renders no Argo CD Application; skipped")
+    for problem in errors:
+        say("error", str(problem))
     ok = not errors
     if output == "json":
-        document = {"ok": ok, "server": server, "repo": repo, "head": head, "applications": reports, "errors": errors}
+        objects = [p.as_dict() for p in errors]
+        document = {"ok": ok, "server": server, "repo": repo, "head": head, "applications": reports, "errors": objects}
         click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         for r in reports:

@@ -212,7 +212,7 @@ def test_relative_remote_path_in_checkout_config_is_read_from_the_checkout(world
         "prod",
         "--specs",
         str(world.specs),
-        "--repo",
+        "--checkout",
         str(world.work),
         "--forge",
         "github",

@@ -107,10 +107,17 @@ def test_hand_edited_and_hand_added_files_are_listed(repos: tuple[Path, Path]) -
         "missing": [],
         "unexpected": ["shop/configmap-notes.yaml"],
     }
-    assert error_lines(result) == [f"error: {e}" for e in report["errors"]]
-    assert report["errors"][1] == (
-        f"{gitops}/prod/shop/configmap-notes.yaml: committed but not rendered from {specs}/prod.yaml at HEAD"
-    )
+    assert error_lines(result) == [f"error: {e['where']}: {e['message']}" for e in report["errors"]]
+    added = f"{gitops}/prod/shop/configmap-notes.yaml"
+    assert report["errors"][1] == {
+        "file": added,
+        "line": None,
+        "column": None,
+        "field": None,
+        "where": added,
+        "message": f"committed but not rendered from {specs}/prod.yaml at HEAD",
+        "hint": None,
+    }
 
 
 def test_an_environment_never_committed_is_all_missing(repos: tuple[Path, Path], tmp_path: Path) -> None:

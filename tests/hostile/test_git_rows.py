@@ -79,7 +79,7 @@ def test_row52_token_in_configured_remote(world: World) -> None:
     write_env(world.specs, "prod", spec(["shop.example.com"]))
     checkout = _checkout_with_origin(world, f"https://x-access-token:{TOKEN}@github.com/acme/gitops.git")
     before = refs(world.bare)
-    result = run("propose", "prod", "--specs", str(world.specs), "--repo", str(checkout))
+    result = run("propose", "prod", "--specs", str(world.specs), "--checkout", str(checkout))
     world.assert_failed_cleanly(
         result, before, r"error: https://\*\*\*@github\.com/acme/gitops\.git: remote URL embeds credentials; .*", 2
     )
@@ -112,7 +112,7 @@ def test_row54_command_running_remote_from_checkout_config(world: World) -> None
     write_env(world.specs, "prod", spec(["shop.example.com"]))
     checkout = _checkout_with_origin(world, "ext::sh -c touch% /tmp/pwned")
     before = refs(world.bare)
-    result = run("propose", "prod", "--specs", str(world.specs), "--repo", str(checkout), "--remote", "origin")
+    result = run("propose", "prod", "--specs", str(world.specs), "--checkout", str(checkout), "--remote", "origin")
     world.assert_failed_cleanly(result, before, r"error: ext::sh -c touch% /tmp/pwned: .*", exit_code=2)
 
 
@@ -310,7 +310,7 @@ def test_row60_dirty_checkout_is_left_alone(world: World) -> None:
         "prod",
         "--specs",
         str(world.specs),
-        "--repo",
+        "--checkout",
         str(world.work),
         "--forge",
         "github",
@@ -331,7 +331,7 @@ def test_row61_missing_origin(world: World) -> None:
     write_env(world.specs, "prod", spec(["shop.example.com"]))
     run_git(world.work, "remote", "rename", "origin", "upstream")
     before = refs(world.bare)
-    result = run("propose", "prod", "--specs", str(world.specs), "--repo", str(world.work), "--remote", "origin")
+    result = run("propose", "prod", "--specs", str(world.specs), "--checkout", str(world.work), "--remote", "origin")
     world.assert_failed_cleanly(result, before, rf"error: {re.escape(str(world.work))}: no remote named 'origin'")
     assert "hint: known remotes: upstream" in result.stderr
 
@@ -340,7 +340,7 @@ def test_row61_detached_head(world: World) -> None:
     write_env(world.specs, "prod", spec(["shop.example.com"]))
     run_git(world.work, "checkout", "-q", "--detach")
     before = refs(world.bare)
-    result = run("propose", "prod", "--specs", str(world.specs), "--repo", str(world.work))
+    result = run("propose", "prod", "--specs", str(world.specs), "--checkout", str(world.work))
     world.assert_failed_cleanly(
         result,
         before,
@@ -354,7 +354,7 @@ def test_row61_shallow_checkout(world: World) -> None:
     shallow = world.tmp / "shallow"
     run_git(world.tmp, "clone", "-q", "--depth=1", f"file://{world.bare}", str(shallow))
     before = refs(world.bare)
-    result = run("propose", "prod", "--specs", str(world.specs), "--repo", str(shallow))
+    result = run("propose", "prod", "--specs", str(world.specs), "--checkout", str(shallow))
     world.assert_failed_cleanly(result, before, rf"error: {re.escape(str(shallow))}: is a shallow clone; .*")
 
 
@@ -375,7 +375,7 @@ def test_row62_index_lock(world: World) -> None:
     lock = world.work / ".git" / "index.lock"
     lock.write_text("")
     before = refs(world.bare)
-    result = run("propose", "prod", "--specs", str(world.specs), "--repo", str(world.work))
+    result = run("propose", "prod", "--specs", str(world.specs), "--checkout", str(world.work))
     world.assert_failed_cleanly(
         result,
         before,
@@ -410,7 +410,7 @@ def test_row64_hooks_and_fsmonitor_never_run_in_gwpipe_processes(world: World, m
         "prod",
         "--specs",
         str(world.specs),
-        "--repo",
+        "--checkout",
         str(world.work),
         "--forge",
         "github",

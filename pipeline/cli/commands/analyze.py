@@ -7,18 +7,12 @@ from typing import Any
 
 import click
 
+from gwpipe.cli import options
+
 
 @click.command(name="analyze")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Choice(["text", "json", "sarif"]),
-    default="text",
-    show_default=True,
-    help="Findings for people, machines, or code-scanning UIs.",
-)
+@options.output("sarif", help="Findings for people, machines, or code-scanning UIs.")
 @click.option(
     "--fail-on",
     type=click.Choice(["Error", "Warning", "Info"]),

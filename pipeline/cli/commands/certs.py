@@ -24,10 +24,8 @@ def command() -> None:
 
 
 def _environment(func: F) -> F:
-    func = options.specs(
-        click.option("--block", "blocked", multiple=True, metavar="PLUGIN", help="Do not load this plugin.")(func)
-    )
-    return click.argument("environment")(func)
+    func = options.specs(options.block(func))
+    return click.argument("environment", shell_complete=options.environment_names)(func)
 
 
 def _cluster(func: F) -> F:
@@ -76,7 +74,7 @@ def status(
     debug: bool,
 ) -> None:
     """Check the Certificates and Secrets ENVIRONMENT expects in a cluster; exit 1 on any problem."""
-    from gwpipe.cli.main import STATE, _set_common, failures
+    from gwpipe.cli.main import STATE, _set_common, failures, say
 
     _set_common(debug, output)
     with failures():
@@ -114,7 +112,7 @@ def status(
         else:
             report.print_table(rows, cluster.where, now, file=sys.stdout)
         for problem in problems:
-            click.echo(f"error: {problem}", err=True)
+            say("error", str(problem))
         if problems:
             sys.exit(1)
 

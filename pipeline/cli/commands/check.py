@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -63,14 +64,22 @@ def command(
 @contextmanager
 def located_in(exported: Path, root: Path) -> Iterator[None]:
     """Errors about the exported copy of the specs name the user's spec folder instead."""
-    from gwpipe.errors import GwpipeError, Problem
+    from gwpipe.errors import GwpipeError
     from gwpipe.spec.load import display_path
 
     try:
         yield
     except GwpipeError as exc:
         shown, real = str(exported), display_path(root)
-        problems = [Problem(p.where.replace(shown, real), p.what.replace(shown, real), p.hint) for p in exc.problems]
+        problems = [
+            dataclasses.replace(
+                p,
+                where=p.where.replace(shown, real),
+                what=p.what.replace(shown, real),
+                file=p.file.replace(shown, real) if p.file else None,
+            )
+            for p in exc.problems
+        ]
         raise type(exc)(*problems) from None
 
 
@@ -165,17 +174,28 @@ def compare(env: str, desired: dict[str, bytes], gitops: CommittedTree, spec_com
 
 
 def _report(reports: list[dict[str, Any]], repo: str, output: str) -> None:
+    from gwpipe.cli.main import say
+    from gwpipe.errors import Problem
+
     errors = []
     for r in reports:
         where = f"{repo.rstrip('/')}/{r['environment']}"
-        errors += [f"{where}/{p}: committed file differs from the render of {r['spec']} at HEAD" for p in r["changed"]]
-        errors += [f"{where}/{p}: missing from the committed tree; render and commit it" for p in r["missing"]]
-        errors += [f"{where}/{p}: committed but not rendered from {r['spec']} at HEAD" for p in r["unexpected"]]
-    for line in errors:
-        click.echo(f"error: {line}", err=True)
+        errors += [
+            Problem(f"{where}/{p}", f"committed file differs from the render of {r['spec']} at HEAD")
+            for p in r["changed"]
+        ]
+        errors += [
+            Problem(f"{where}/{p}", "missing from the committed tree; render and commit it") for p in r["missing"]
+        ]
+        errors += [
+            Problem(f"{where}/{p}", f"committed but not rendered from {r['spec']} at HEAD") for p in r["unexpected"]
+        ]
+    for problem in errors:
+        say("error", str(problem))
     ok = not errors
     if output == "json":
-        click.echo(json.dumps({"ok": ok, "environments": reports, "errors": errors}, indent=2, sort_keys=True))
+        document = {"ok": ok, "environments": reports, "errors": [p.as_dict() for p in errors]}
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         for r in reports:
             state = "up to date" if r["up_to_date"] else "stale or hand-edited"

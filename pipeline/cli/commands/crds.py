@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from gwpipe.cli import options
 from gwpipe.cli.options import DEFAULT_SPECS
 
 # the Istio kinds gwpipe's built-in plugins write: what `diff` compares unless told otherwise
@@ -21,10 +22,7 @@ def command() -> None:
     """Show, import and compare the CRD schemas gwpipe validates objects against."""
 
 
-def _output_option(func: Any) -> Any:
-    return click.option(
-        "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
-    )(func)
+_output_option = options.output(help="Output format.")
 
 
 def _minor(text: str, where: str) -> tuple[int, int]:
@@ -36,7 +34,7 @@ def _minor(text: str, where: str) -> tuple[int, int]:
 
 
 @command.command(name="list")
-@click.argument("target", required=False)
+@click.argument("target", required=False, shell_complete=options.environment_names)
 @click.option("--specs", "specs_dir", type=click.Path(path_type=Path), default=DEFAULT_SPECS, show_default=True,
               help="Folder of environment specs.")  # fmt: skip
 @click.option("--istio-version", metavar="1.N", help="Target Istio minor version [default: TARGET's, else gwpipe's].")

@@ -17,15 +17,19 @@ _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 @click.command(name="propose")
 @options.targets
-@click.option("--remote", default=None, help="Remote URL, or a remote name in --repo [default: the branch's remote].")
 @click.option(
-    "--repo",
+    "--remote", default=None, help="Remote URL, or a remote name in --checkout [default: the branch's remote]."
+)
+@click.option(
+    "--checkout",
+    "repo",
     type=click.Path(path_type=Path),
     envvar="GWPIPE_REPO",
     default=Path("."),
     show_default=True,
-    help="Local checkout whose configuration names the remote (read only; never modified).",
+    help="Local checkout of the GitOps repository whose configuration names the remote (read only) [env: GWPIPE_REPO].",
 )
+@options.renamed("--repo", "--checkout", "legacy_checkout", type=click.Path(path_type=Path))
 @click.option("--base", default="main", show_default=True, help="Branch the pull request targets.")
 @click.option(
     "--forge", type=click.Choice(["github", "gitlab", "gitea"]), help="Forge API that opens the pull request."
@@ -51,6 +55,7 @@ def command(
     specs_dir: Path,
     remote: str | None,
     repo: Path,
+    legacy_checkout: Path | None,
     base: str,
     forge: str | None,
     api_url: str | None,
@@ -82,7 +87,7 @@ def command(
         )
 
         check_branch_name(base, "--base")
-        raw, checkout = _remote_url(remote, repo)
+        raw, checkout = _remote_url(remote, legacy_checkout or repo)
         url = validate_remote_url(raw)
         if checkout is not None and "://" not in url and "@" not in url.split("/", 1)[0] and not os.path.isabs(url):
             url = os.path.normpath(checkout / url)  # git reads a relative remote path from the checkout

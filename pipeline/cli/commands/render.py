@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from gwpipe.cli import options
-from gwpipe.cli.main import DEFAULT_REPO, STATE, _pipeline, _set_common, failures, resolve_specs
+from gwpipe.cli.main import DEFAULT_REPO, STATE, _pipeline, _set_common, failures, resolve_specs, say
 
 
 @click.command(name="render")
@@ -104,7 +104,7 @@ def _report(results: list[Any]) -> None:
         return
     for result in results:
         for finding in result.findings:
-            click.echo(f"{finding.level.lower()}: {finding}", err=True)
+            say(finding.level.lower(), str(finding))
         c = result.change
         if c.empty:
             click.echo(f"{result.environment}: {result.objects} objects, no changes ({result.target})")

@@ -44,7 +44,7 @@ def command(
     output: str,
 ) -> None:
     """Run route tests: `gwpipe test prod` (the spec's `tests:`), or `gwpipe test PATH... --cases FILE`."""
-    from gwpipe.cli.main import STATE, _set_common, failures
+    from gwpipe.cli.main import STATE, _set_common, failures, say
 
     _set_common(debug, output)
     with failures():
@@ -57,7 +57,7 @@ def command(
     click.echo(text, nl=False)
     below = fail_under is not None and any(c.percent < fail_under for c in coverage.values())
     if below:
-        click.echo(f"error: route coverage below {fail_under:g}%", err=True)
+        say("error", f"route coverage below {fail_under:g}%")
     if failed or below:
         raise SystemExit(1)
 

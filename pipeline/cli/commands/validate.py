@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from gwpipe.cli import options
-from gwpipe.cli.main import STATE, _pipeline, _set_common, failures, resolve_specs
+from gwpipe.cli.main import STATE, _pipeline, _set_common, echo, failures, resolve_specs, styled
 
 
 @click.command(name="validate")
@@ -56,4 +56,4 @@ def command(
             click.echo("\n".join(explain_text(spec) for spec in loaded), nl=False)
         else:
             for name in names:
-                click.echo(f"{name}: valid")
+                echo(f"{name}: {styled('valid', fg='green')}")

@@ -14,7 +14,7 @@ def remote_url_of(path: Path, name: str | None) -> str:
     try:
         repo = git.Repo(path, search_parent_directories=False)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise GitError(Problem(str(path), "not a git repository; pass --remote URL or --repo CHECKOUT")) from None
+        raise GitError(Problem(str(path), "not a git repository; pass --remote URL or --checkout DIR")) from None
     gitdir = Path(repo.git_dir)
     lock = gitdir / "index.lock"
     if lock.exists():

@@ -1,0 +1,1 @@
+"""Command-line convention tests: options, completion, colour and machine-readable errors."""
