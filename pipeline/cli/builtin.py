@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gwpipe.hooks.specs import hookimpl
 
-_COMMANDS = ("analyze", "certs", "check", "crds", "plan", "plugins", "propose", "render", "test", "validate")
+_COMMANDS = ("analyze", "certs", "check", "crds", "init", "plan", "plugins", "propose", "render", "test", "validate")
 
 
 @hookimpl
