@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 NAME = "gateway_split"
 OPERATOR_CODE = "GWP0801"
+SECRET_ACCESS_CODE = "GWP0802"
+RBAC_API = "rbac.authorization.k8s.io/v1"
 FORMS = ("istiooperator", "injection", "helm")
 # the injector never injects pods in these namespaces (pkg/kube/inject injectRequired)
 NO_INJECTION_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
@@ -43,7 +45,9 @@ def gwpipe_spec_schema() -> dict[str, dict[str, Any]]:
                     "createNamespace": {"type": "boolean"},
                     "repository": istio.HELM_REPOSITORY_SCHEMA,
                 },
-            }
+            },
+            # an existing workload whose ServiceAccount may already read Secrets (a Role made elsewhere)
+            "readsSecrets": {"type": "boolean"},
         }
     }
 
@@ -220,6 +224,7 @@ def _injection(spec: Spec, name: str, workload: dict[str, Any]) -> list[Resource
             namespace=namespace,
             values={
                 "selector": selector,
+                "serviceAccount": name,
                 "podLabels": dict(sorted(pod_labels.items())),
                 "podAnnotations": {"inject.istio.io/templates": "gateway", "sidecar.istio.io/inject": "true"},
             },
@@ -237,6 +242,7 @@ def _injection(spec: Spec, name: str, workload: dict[str, Any]) -> list[Resource
                 "type": install.get("serviceType", "LoadBalancer"),
             },
         ),
+        *_secret_reader(name, namespace),
     ]
     if install.get("createNamespace"):
         label = {"istio.io/rev": revision} if revision else {"istio-injection": "enabled"}
@@ -254,6 +260,22 @@ def _injection(spec: Spec, name: str, workload: dict[str, Any]) -> list[Resource
             )
         )
     return requests
+
+
+def _secret_reader(name: str, namespace: str) -> list[ResourceRequest]:
+    """The gateway's own ServiceAccount, allowed to read the Secrets of its namespace, as the istio/gateway chart does.
+
+    istiod serves a gateway only the credentialName Secrets its ServiceAccount may get, watch and list.
+    """
+
+    def request(template: str, api: str, kind: str, values: dict[str, Any]) -> ResourceRequest:
+        return ResourceRequest(NAME, f"gateway_split/{template}", api, kind, name, namespace, values)
+
+    return [
+        request("serviceaccount.yaml.j2", "v1", "ServiceAccount", {}),
+        request("role.yaml.j2", RBAC_API, "Role", {"resources": ["secrets"], "verbs": ["get", "watch", "list"]}),
+        request("rolebinding.yaml.j2", RBAC_API, "RoleBinding", {"role": name, "serviceAccount": name}),
+    ]
 
 
 def _helm(spec: Spec, name: str, workload: dict[str, Any]) -> ResourceRequest:
@@ -285,6 +307,10 @@ def _helm(spec: Spec, name: str, workload: dict[str, Any]) -> ResourceRequest:
 
 @hookimpl
 def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
+    return _operator_findings(spec, objects) + _secret_access_findings(spec, objects)
+
+
+def _operator_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     """Every IstioOperator in the output (ours or the control plane's) is istioctl input, not a live object, from 1.24."""
     if istio.version(spec) < (1, 24):
         return []
@@ -303,3 +329,49 @@ def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
         for o in objects
         if o.request.kind == "IstioOperator"
     ]
+
+
+def _secret_access_findings(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
+    """A gateway terminating TLS on a workload whose ServiceAccount nothing lets read Secrets serves no certificate."""
+    findings = []
+    for gateway in sorted({entry["gateway"] for entry in (spec.get("hosts") or {}).values() if "tls" in entry}):
+        workload = istio.gateway_workload(spec, gateway)
+        if _reads_secrets(spec, workload, objects):
+            continue
+        namespace = istio.workload_namespace(spec, workload)
+        findings.append(
+            Finding(
+                SECRET_ACCESS_CODE,
+                "Warning",
+                "Gateway",
+                istio.gateway_namespace(spec, gateway),
+                gateway,
+                f"terminates TLS on workload {workload!r}, but nothing lets its ServiceAccount get, watch and list "
+                f"Secrets in namespace {namespace!r} (the Role the istio/gateway chart creates): istiod will not "
+                f"send it the certificates; install it with gwpipe (workloads.{workload}.install) or, when such a "
+                f"Role exists, say so with workloads.{workload}.readsSecrets: true",
+            )
+        )
+    return findings
+
+
+def _reads_secrets(spec: Spec, workload: str, objects: list[RenderedObject]) -> bool:
+    """istioctl and the gateway chart bind such a Role themselves; the injection form relies on ours being there."""
+    declared = istio.workloads(spec).get(workload, {})
+    if declared.get("readsSecrets") or (workload == istio.DEFAULT_WORKLOAD and "install" not in declared):
+        return True
+    if "install" in declared and form(declared) != "injection":
+        return True
+    namespace = istio.workload_namespace(spec, workload)
+    bound = {
+        o.obj.get("roleRef", {}).get("name")
+        for o in objects
+        if o.request.kind == "RoleBinding"
+        and o.request.namespace == namespace
+        and {"kind": "ServiceAccount", "name": workload, "namespace": namespace} in (o.obj.get("subjects") or [])
+    }
+    return any(
+        o.request.kind == "Role" and o.request.namespace == namespace and o.request.name in bound
+        for o in objects
+        if any("secrets" in r.get("resources", []) and "list" in r.get("verbs", []) for r in o.obj.get("rules") or [])
+    )

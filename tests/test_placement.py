@@ -58,7 +58,8 @@ def test_hook_gwpipe_protected_kinds() -> None:
         "env: render would delete shop/gateway-g.yaml; pass --allow-delete to confirm"
     ]
     pm = _manager(_Protects(), "protects")
-    kinds = sorted(k for ks in pm.hook.gwpipe_protected_kinds() for k in ks)
+    # gateway_split and namespaces both declare Namespace: the guards read the set (tree.declared.protected_kinds)
+    kinds = sorted({k for ks in pm.hook.gwpipe_protected_kinds() for k in ks})
     assert kinds == ["Gateway", "Namespace", "Telemetry"]
     with pytest.raises(WriteError) as info:
         guard_deletions(diff_tree(current, no_telemetry), "env", False, False, pm)

@@ -153,7 +153,11 @@ WRITTEN = {
     "08-gateway-injection": [
         "istioinaction/deployment-my-user-gateway-injected.yaml",
         "istioinaction/gateway-echo-tcp-gateway.yaml",
+        # the ServiceAccount the istio/gateway chart would create, allowed to read the namespace's Secrets
+        "istioinaction/role-my-user-gateway-injected.yaml",
+        "istioinaction/rolebinding-my-user-gateway-injected.yaml",
         "istioinaction/service-my-user-gateway-injected.yaml",
+        "istioinaction/serviceaccount-my-user-gateway-injected.yaml",
         "istioinaction/virtualservice-tcp-echo-vs-from-gw.yaml",
     ],
     "09-access-logging": [

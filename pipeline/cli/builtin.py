@@ -10,6 +10,7 @@ _COMMANDS = (
     "check",
     "completion",
     "crds",
+    "init",
     "plan",
     "plugins",
     "propose",

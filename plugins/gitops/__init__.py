@@ -116,6 +116,8 @@ class Settings:
     path: str
     argocd: dict[str, Any] | None
     flux: dict[str, Any] | None
+    # the namespace Argo CD creates (`namespaces: {create: sync-option}`), else None
+    create_namespace: str | None = None
 
 
 def settings(spec: Spec) -> Settings | None:
@@ -133,7 +135,13 @@ def settings(spec: Spec) -> Settings | None:
         path=str(raw.get("path", "{env}")).replace("{env}", spec.name).strip("/"),
         argocd={**(argocd or {})} if argo_on else None,
         flux={**(flux or {})} if flux_on else None,
+        create_namespace=istio.namespace(spec) if argo_on and _namespace_option(spec) else None,
     )
+
+
+def _namespace_option(spec: Spec) -> bool:
+    """The namespaces plugin's `create: sync-option` (read here: the Applications are this plugin's)."""
+    return bool((spec.get("namespaces") or {}).get("create") == "sync-option")
 
 
 @hookimpl
@@ -220,13 +228,18 @@ def controller_requests(config: Settings, folders: list[str]) -> list[ResourceRe
 def _argo(config: Settings, argo: dict[str, Any], folders: list[str]) -> list[ResourceRequest]:
     namespace = argo.get("namespace", "argocd")
     destination = argo.get("destination") or {"server": "https://kubernetes.default.svc"}
+    sync_options = SYNC_OPTIONS_APP
+    if config.create_namespace:
+        # Argo CD creates only the destination namespace; the namespaces plugin writes manifests for the others
+        destination = {**destination, "namespace": config.create_namespace}
+        sync_options = [*SYNC_OPTIONS_APP, "CreateNamespace=true"]
     common = {
         "project": argo.get("project", "default"),
         "repo_url": config.repo_url,
         "revision": config.revision,
         "destination": dict(sorted(destination.items())),
         "ignore_differences": IGNORE_DIFFERENCES,
-        "sync_options": SYNC_OPTIONS_APP,
+        "sync_options": sync_options,
     }
     if argo.get("applicationSet"):
         sharded = folders != [""]

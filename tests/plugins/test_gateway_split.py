@@ -88,7 +88,10 @@ def test_injection_form_emits_a_deployment_the_injector_completes_and_its_servic
     assert refs(bundle) == [
         "Deployment team/team-gateway",
         "Gateway team/edge",
+        "Role team/team-gateway",
+        "RoleBinding team/team-gateway",
         "Service team/team-gateway",
+        "ServiceAccount team/team-gateway",
         "VirtualService team/echo",
     ]
     deployment = find(bundle.objects, "Deployment", "team-gateway")
@@ -97,7 +100,10 @@ def test_injection_form_emits_a_deployment_the_injector_completes_and_its_servic
     # the webhooks' objectSelector reads the label; the annotation alone only works in an injection-enabled namespace
     assert pod["metadata"]["labels"] == {"istio": "team-gateway", "sidecar.istio.io/inject": "true"}
     assert pod["metadata"]["annotations"] == {"inject.istio.io/templates": "gateway", "sidecar.istio.io/inject": "true"}
-    assert pod["spec"] == {"containers": [{"name": "istio-proxy", "image": "auto"}]}
+    assert pod["spec"] == {
+        "serviceAccountName": "team-gateway",
+        "containers": [{"name": "istio-proxy", "image": "auto"}],
+    }
     service = find(bundle.objects, "Service", "team-gateway")["spec"]
     # protocol is written out: IST0162 ignores Service ports without it
     assert service == {
