@@ -227,7 +227,9 @@ def test_check_skips_up_to_date_environments(fleet: Path) -> None:
     (fleet / ".gitignore").write_text(".gwpipe/\n")
     git(fleet, "add", "-A")
     git(fleet, *IDENTITY, "commit", "-q", "-m", "specs")
-    checked = run("check", "--all")
+    with pytest.MonkeyPatch.context() as patch:  # up to date by its record: no environment is rendered
+        patch.setattr(Pipeline, "build", lambda *_: pytest.fail("rendered an up-to-date environment"))
+        checked = run("check", "--all")
     assert (checked.exit_code, checked.stdout) == (0, "dev: up to date\nprod: up to date\n"), checked.stderr
     gitops = fleet / ".gwpipe" / "gitops"
     edited = next((gitops / "prod").rglob("gateway-*.yaml"))
@@ -236,6 +238,8 @@ def test_check_skips_up_to_date_environments(fleet: Path) -> None:
     git(gitops, *IDENTITY, "commit", "-q", "-m", "hand edit")
     stale = run("check", "--all")
     assert stale.exit_code == 1
+    forced = run("check", "--all", "--force")
+    assert (forced.exit_code, forced.stdout) == (1, stale.stdout)
     assert stale.stdout == "dev: up to date\nprod: stale or hand-edited (1 differ, 0 missing, 0 unexpected)\n"
 
 
