@@ -222,7 +222,12 @@ class Freshness:
     ) -> None:
         self.git, self.head, self.force = git, head, force
         self.record = RenderRecord(git_dir, prefix)
-        self.trees = tree_ids(git, head, self.record.entries) if git is not None and self.record.entries else {}
+        self.trees: dict[str, str] = {}
+        if git is not None and self.record.entries:
+            try:
+                self.trees = tree_ids(git, head, self.record.entries)
+            except Exception:  # noqa: BLE001 - any doubt about the trees: render everything
+                self.trees = {}
 
     def is_up_to_date(self, pipeline: Pipeline, spec: Spec) -> tuple[bool, str | None]:
         """(up to date, the inputs' digest) for a loaded spec."""

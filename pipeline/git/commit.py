@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -161,9 +162,16 @@ def _refuse_moved_head(repo: GitopsRepo, run: Run) -> None:
 
 
 def _record(repo: GitopsRepo, bundles: list[Bundle]) -> None:
-    """Record each rendered environment's inputs against the tree its folder now holds at HEAD."""
+    """Record each rendered environment's inputs against the tree its folder now holds at HEAD.
+
+    The commit has landed: a failure here only costs renders later (the record keeps older entries,
+    whose tree ids no longer match what changed), so it never fails the run.
+    """
+    import git
+
     rendered = {b.spec.name: (b.inputs, len(b.objects)) for b in bundles}
-    record_rendered(repo.git, Path(repo.repo.git_dir), repo.head_commit(), rendered)
+    with suppress(git.GitCommandError, OSError):
+        record_rendered(repo.git, Path(repo.repo.git_dir), repo.head_commit(), rendered)
 
 
 def _in_order(results: list[Result], run: Run) -> list[Result]:
