@@ -9,7 +9,8 @@ beside a GitOps repository. Each line is the fastest of REPEAT rounds, each comm
   check       `check --all` with everything rendered and the specs committed
 Usage: python benchmarks/fleet_scale.py [--dir DIR] [--repeat R] [ENVS [HOSTS]]   (default 50 200, R=3)
 --dir puts both repositories there (default: the system temp folder), e.g. --dir /dev/shm.
-Extra `gwpipe render` arguments come from GWPIPE_BENCH_ARGS, as for render_scale.py.
+Extra `gwpipe render` arguments come from GWPIPE_BENCH_ARGS, as for render_scale.py. cpu_s is the
+process's user+system time (with the checks' forked child): steadier than wall time on a shared machine.
 """
 
 from __future__ import annotations
@@ -34,14 +35,18 @@ def env_name(index: int) -> str:
     return f"env{index:02d}"
 
 
-def gwpipe(specs: Path, *args: str) -> float:
-    """Wall seconds of one fresh gwpipe process run in the specs repository; exits on failure."""
-    start = time.perf_counter()
-    proc = subprocess.run([*GWPIPE, *args], cwd=specs, capture_output=True)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"gwpipe {' '.join(args)} failed:\n{proc.stderr.decode()}{proc.stdout.decode()}")
-    return wall
+def gwpipe(specs: Path, *args: str) -> tuple[float, float]:
+    """Wall and CPU seconds (its own and its children's) of one fresh gwpipe process; exits on failure."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([*GWPIPE, *args], cwd=specs, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            out.seek(0)
+            err.seek(0)
+            raise SystemExit(f"gwpipe {' '.join(args)} failed:\n{err.read().decode()}{out.read().decode()}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def git(folder: Path, *args: str) -> None:
@@ -83,7 +88,7 @@ def main() -> None:
         f"fleet: {args.envs} environments x {args.hosts} hosts; workspace: {args.dir or tempfile.gettempdir()}; "
         f"render arguments: {' '.join(EXTRA_ARGS) or 'none'}; best of {args.repeat}"
     )
-    times: dict[str, list[float]] = {k: [] for k in ("fresh", "no-change", "one-change", "plan", "check")}
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in ("fresh", "no-change", "one-change", "plan", "check")}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         specs, gitops = Path(tmp) / "specs", Path(tmp) / "gitops"
         make_specs(specs, args.envs, args.hosts)
@@ -97,10 +102,14 @@ def main() -> None:
             times["check"].append(gwpipe(specs, "check", "--all", "--repo", str(gitops)))
             change_one_host(specs, args.envs, round_number)
             times["one-change"].append(gwpipe(specs, *render))
-    fresh = min(times["fresh"])
+    fresh_wall, fresh_cpu = min(w for w, _c in times["fresh"]), min(c for _w, c in times["fresh"])
     for name, runs in times.items():
-        best = min(runs)
-        print(f"{name:<10} wall_s={best:.2f} ratio_to_fresh={best / fresh:.2f}", flush=True)
+        wall, cpu = min(w for w, _c in runs), min(c for _w, c in runs)
+        print(
+            f"{name:<10} wall_s={wall:.2f} ratio_to_fresh={wall / fresh_wall:.2f} "
+            f"cpu_s={cpu:.2f} cpu_ratio={cpu / fresh_cpu:.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
