@@ -8,11 +8,15 @@ into a fresh repository; the line shows the fastest run, the usual way to filter
 Usage: python benchmarks/render_scale.py [--dir DIR] [N ...]   (default 10 100 1000 2000)
 --dir puts the workspace and the GitOps repository there (default: the system temp folder), to
 tell the cost of gwpipe from the cost of a busy disk (e.g. --dir /dev/shm).
+After each size, a `peers` line times `helm template` and `kapitan compile` on the same hosts (a
+Gateway with one server per host and a VirtualService each; no checks, no git) when they are on
+PATH, or says why a peer was skipped; they are never installed by this script.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,6 +94,89 @@ def floor(folder: Path) -> tuple[int, float]:
     return len(objects), time.perf_counter() - start
 
 
+HELM_TEMPLATE = """\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+{{- range .Values.hosts }}
+    - port: {number: 443, name: https-{{ . }}, protocol: HTTPS}
+      hosts: [{{ . }}.bench.example.com]
+      tls: {mode: SIMPLE, credentialName: {{ . }}-credential}
+{{- end }}
+{{- range .Values.hosts }}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: {{ . }}, namespace: bench}
+spec:
+  hosts: [{{ . }}.bench.example.com]
+  gateways: [edge]
+  http:
+    - match: [{uri: {prefix: /api}}]
+      route: [{destination: {host: {{ . }}, port: {number: 8080}}}]
+      timeout: 5s
+{{- end }}
+"""
+# the same objects for kapitan's jinja2 input type, which sees the target's inventory
+KAPITAN_TEMPLATE = (
+    HELM_TEMPLATE.replace(".Values.hosts", "inventory.parameters.hosts")
+    .replace("{{- range inventory.parameters.hosts }}", "{%- for app in inventory.parameters.hosts %}")
+    .replace("{{- end }}", "{%- endfor %}")
+    .replace("{{ . }}", "{{ app }}")
+)
+
+
+def peer_times(hosts: int, base: str | None, repeat: int) -> str:
+    """`helm=… kapitan=…` seconds (fastest of `repeat`) for the same hosts, or why each was skipped."""
+    parts = []
+    for name, prepare in (("helm", _helm_command), ("kapitan", _kapitan_command)):
+        if shutil.which(name) is None:
+            parts.append(f"{name}: not installed")
+            continue
+        runs = []
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory(dir=base) as tmp:
+                command = prepare(Path(tmp), [f"app{i}" for i in range(hosts)])
+                start = time.perf_counter()
+                done = subprocess.run(command, cwd=tmp, capture_output=True)
+                runs.append(time.perf_counter() - start)
+            if done.returncode != 0:
+                parts.append(f"{name}: failed ({done.stderr.decode(errors='replace').strip()[:120]})")
+                break
+        else:
+            parts.append(f"{name}_s={min(runs):.2f}")
+    return " ".join(parts)
+
+
+def _helm_command(folder: Path, apps: list[str]) -> list[str]:
+    chart = folder / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: bench\nversion: 0.1.0\n")
+    (chart / "templates" / "hosts.yaml").write_text(HELM_TEMPLATE)
+    (folder / "values.yaml").write_text(yaml.safe_dump({"hosts": apps}))
+    return ["helm", "template", "bench", str(chart), "--values", str(folder / "values.yaml"), "--output-dir", "out"]
+
+
+def _kapitan_command(folder: Path, apps: list[str]) -> list[str]:
+    (folder / "templates").mkdir()
+    (folder / "templates" / "hosts.yaml").write_text(KAPITAN_TEMPLATE)
+    target = {
+        "parameters": {
+            "hosts": apps,
+            "kapitan": {
+                "vars": {"target": "bench"},
+                "compile": [{"output_path": ".", "input_type": "jinja2", "input_paths": ["templates/hosts.yaml"]}],
+            },
+        }
+    }
+    (folder / "inventory" / "targets").mkdir(parents=True)
+    (folder / "inventory" / "targets" / "bench.yml").write_text(yaml.safe_dump(target))
+    return ["kapitan", "compile"]
+
+
 def help_time() -> float:
     start = time.perf_counter()
     subprocess.run([*GWPIPE, "--help"], check=True, capture_output=True)
@@ -133,6 +220,7 @@ def main(sizes: list[int], base: str | None) -> None:
             f"ratio={wall / floor_s:.1f} peak_mb={peak:.0f}",
             flush=True,
         )
+        print(f"peers hosts={hosts} {peer_times(hosts, base, repeat)}", flush=True)
     print(f"help_s={min(help_time() for _ in range(5)):.3f}")
 
 

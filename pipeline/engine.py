@@ -13,6 +13,7 @@ import pluggy
 from gwpipe.checks.core import run_checks
 from gwpipe.errors import CheckError, PluginError, Problem, SpecError, WriteError
 from gwpipe.hooks.manager import create_manager
+from gwpipe.incremental import Freshness
 from gwpipe.model import Finding, RenderedObject, Resources, level_at_least
 from gwpipe.parallel import Pending, start
 from gwpipe.render.environment import make_environment
@@ -48,6 +49,8 @@ class Bundle:
     files: dict[str, bytes]
     # the run's plugins: the write guards ask them what the trees hold (protected kinds, synced folders)
     plugins: pluggy.PluginManager | None = field(default=None, repr=False, compare=False)
+    # the digest of everything the files depend on (gwpipe.incremental); None when not known
+    inputs: str | None = field(default=None, compare=False)
 
 
 class PendingChecks:
@@ -78,15 +81,27 @@ class Run:
     here, and a commit may run them on the other core while it is staged (`gwpipe.git.commit.commit_run`).
     """
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, freshness: Freshness | None = None) -> None:
         self.pipeline = pipeline
         self.checked: list[Bundle] = []
         self.unchecked: Bundle | None = None
+        # with `freshness`, environments whose inputs are those of their committed tree are not rendered
+        self.freshness = freshness
+        self.skipped: list[Spec] = []
+        self.order: list[str] = []  # every environment's name, skipped or not, as added
 
     def add(self, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> None:
         """Load, validate and render one more environment (after checking the one added before)."""
         self._check_unchecked()
-        self.unchecked = self.pipeline.prepare(self.pipeline.load(path, root))
+        spec = self.pipeline.load(path, root)
+        self.order.append(spec.name)
+        inputs = None
+        if self.freshness is not None:
+            up_to_date, inputs = self.freshness.is_up_to_date(self.pipeline, spec)
+            if up_to_date:
+                self.skipped.append(spec)
+                return
+        self.unchecked = replace(self.pipeline.prepare(spec), inputs=inputs)
 
     def bundles(self) -> list[Bundle]:
         """Every environment, checked."""
@@ -109,10 +124,12 @@ class Result:
     commit: str | None = None
     target: str = ""
     findings: list[Finding] = field(default_factory=list)
+    skipped: bool = False  # not rendered: its inputs are those its committed tree was rendered from
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "environment": self.environment,
+            "skipped": self.skipped,
             "objects": self.objects,
             "target": self.target,
             "commit": self.commit,
@@ -249,5 +266,5 @@ def write_bundle(bundle: Bundle, root: Path, options: Options) -> Result:
     guard_deletions(change, str(root / bundle.spec.name), options.allow_empty, options.allow_delete, bundle.plugins)
     guard_move(current, bundle.files, str(root / bundle.spec.name), options.allow_move, bundle.plugins)
     if not change.empty:
-        write_tree(root, bundle.spec.name, bundle.files)
+        write_tree(root, bundle.spec.name, bundle.files, current)
     return Result(bundle.spec.name, len(bundle.objects), change, None, str(root / bundle.spec.name), bundle.findings)

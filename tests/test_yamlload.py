@@ -125,7 +125,11 @@ def test_file_size_limit(tmp_path: pytest.TempPathFactory) -> None:
     path.write_bytes(b"a: " + b"x" * 100 + b"\n")
     with pytest.raises(SpecError) as info:
         load_yaml_file(str(path), "big.yaml", max_bytes=50)
-    assert [str(p) for p in info.value.problems] == ["big.yaml: file exceeds the size limit of 50 bytes"]
+    assert [str(p) for p in info.value.problems] == [
+        "big.yaml: file exceeds the size limit of 50 bytes; split it: move part of a large mapping such as `hosts` "
+        "into a base file named by `extends` (bases merge key by key, up to 8 levels) or into another environment; "
+        "see docs/speed.md, Large fleets"
+    ]
     with pytest.raises(SpecError) as info:
         load_yaml_file(str(path) + ".missing", "gone.yaml")
     assert [str(p) for p in info.value.problems] == ["gone.yaml: cannot read spec: No such file or directory"]

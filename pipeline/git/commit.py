@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from gwpipe import fast
 from gwpipe.engine import Bundle, Options, PendingChecks, Result, Run
-from gwpipe.errors import CheckError, Problem, WriteError
+from gwpipe.errors import CheckError, GitError, Problem, WriteError
 from gwpipe.git.message import run_message
 from gwpipe.git.recovery import DEFAULT_LOCK_TIMEOUT, clear_journal, recover_run, write_journal
 from gwpipe.git.repo import GitopsRepo
 from gwpipe.git.safety import refuse_foreign
+from gwpipe.incremental import record_rendered
 from gwpipe.parallel import MIN_ITEMS
 from gwpipe.spec.load import display_path
 from gwpipe.tree.files import discard_staged, read_tree, restore_tree, stage_tree, swap_tree
-from gwpipe.tree.guards import diff_tree, guard_deletions
+from gwpipe.tree.guards import TreeChange, diff_tree, guard_deletions
 from gwpipe.tree.moves import guard_move
 
 
@@ -47,9 +50,23 @@ def commit_run(
     """
     last = run.unchecked
     if last is None or not fast.enabled() or len(last.objects) < MIN_ITEMS:
-        return commit_bundles(run.bundles(), repo_path, options, create, lock_timeout)
-    checks = run.pipeline.start_checks(last)
-    return _commit([*run.checked, last], checks, repo_path, options, create, lock_timeout)
+        results = _commit(run.bundles(), None, repo_path, options, create, lock_timeout, run)
+    else:
+        checks = run.pipeline.start_checks(last)
+        results = _commit([*run.checked, last], checks, repo_path, options, create, lock_timeout, run)
+    record = run.freshness.record if run.freshness is not None else None
+    skipped = [
+        Result(
+            spec.name,
+            record.objects(spec.name) if record else 0,
+            TreeChange(),
+            None,
+            f"{Path(os.path.abspath(repo_path))}/{spec.name}",
+            skipped=True,
+        )
+        for spec in run.skipped
+    ]
+    return _in_order(results + skipped, run)
 
 
 def _commit(
@@ -59,8 +76,9 @@ def _commit(
     options: Options,
     create: bool,
     lock_timeout: float,
+    run: Run | None = None,
 ) -> list[Result]:
-    """Commit `bundles`; `checks`, when given, are the last bundle's, still running."""
+    """Commit `bundles`; `checks`, when given, are the last bundle's, still running; `run` holds what was skipped."""
 
     def settle() -> None:
         if checks is not None:
@@ -73,7 +91,10 @@ def _commit(
     try:
         with GitopsRepo.open_locked(repo_path, create, lock_timeout) as repo:
             try:
-                return _commit_locked(repo, bundles, checks, options)
+                results = _commit_locked(repo, bundles, checks, options, run)
+                if run is not None and run.freshness is not None:
+                    _record(repo, bundles)
+                return results
             except git.GitCommandError as exc:
                 raise repo.failure(exc) from None
             except OSError as exc:  # a full disk or a file-size limit while gwpipe itself writes
@@ -90,7 +111,7 @@ def _commit(
 
 
 def _commit_locked(
-    repo: GitopsRepo, bundles: list[Bundle], checks: PendingChecks | None, options: Options
+    repo: GitopsRepo, bundles: list[Bundle], checks: PendingChecks | None, options: Options, run: Run | None = None
 ) -> list[Result]:
     repo.refuse_sequencer()  # before recovery: a rebase's working tree is not ours to restore
     recovered = recover_run(repo)
@@ -98,6 +119,8 @@ def _commit_locked(
         print(f"gwpipe: {repo.path}: {recovered}", file=sys.stderr, flush=True)
     repo.remove_quarantines()
     repo.refuse_unsafe()
+    if run is not None:
+        _refuse_moved_head(repo, run)
     planned = []
     refused: list[Problem] = []
     for bundle in bundles:
@@ -130,6 +153,33 @@ def _commit_locked(
     ]
 
 
+def _refuse_moved_head(repo: GitopsRepo, run: Run) -> None:
+    """Raise when an environment the run skipped no longer holds, at HEAD, the tree found before rendering."""
+    if run.freshness is None or not run.skipped:
+        return
+    if not run.freshness.still_current(repo.head_commit(), [s.name for s in run.skipped]):
+        raise GitError(Problem(str(repo.path), "the repository changed while this run rendered; run the command again"))
+
+
+def _record(repo: GitopsRepo, bundles: list[Bundle]) -> None:
+    """Record each rendered environment's inputs against the tree its folder now holds at HEAD.
+
+    The commit has landed: a failure here only costs renders later (the record keeps older entries,
+    whose tree ids no longer match what changed), so it never fails the run.
+    """
+    import git
+
+    rendered = {b.spec.name: (b.inputs, len(b.objects)) for b in bundles}
+    with suppress(git.GitCommandError, OSError):
+        record_rendered(repo.git, Path(repo.repo.git_dir), repo.head_commit(), rendered)
+
+
+def _in_order(results: list[Result], run: Run) -> list[Result]:
+    """Results in the order the environments were named (skipped ones among them)."""
+    order = {name: i for i, name in enumerate(run.order)}
+    return sorted(results, key=lambda r: order.get(r.environment, len(order)))
+
+
 def _write_changed(
     repo: GitopsRepo, changed: list[tuple[Bundle, dict[str, bytes], Any]], checks: PendingChecks | None
 ) -> str | None:
@@ -147,8 +197,8 @@ def _write_changed(
         # git fast-import builds the commit's objects while the files are written, so `git add`
         # finds every object already stored (one pack instead of one loose object per file)
         with repo.fast_commit({b.spec.name: b.files for b, _c, _ch in changed}, message) as pending:
-            for bundle, _current, _change in changed:
-                stage_tree(repo.path, bundle.spec.name, bundle.files, recover_leftovers=False)
+            for bundle, current, _change in changed:
+                stage_tree(repo.path, bundle.spec.name, bundle.files, recover_leftovers=False, current=current)
                 staged.append(bundle.spec.name)
             if checks is not None:  # checks that ran meanwhile must pass before anything is put in place
                 checks.settle()

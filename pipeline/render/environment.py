@@ -14,7 +14,19 @@ import markupsafe
 from gwpipe import fast
 from gwpipe.errors import Problem, RenderError
 
+# one object: the Kubernetes API server refuses objects not much larger (etcd's request limit, 1.5 MiB)
 MAX_OBJECT_BYTES = 1024 * 1024
+OBJECT_SPLIT_ADVICE = (
+    "split what it lists over several objects, e.g. a Gateway's servers: give some hosts another `gateways` "
+    "entry with the same selector and name it in their `gateway` key; see docs/speed.md, Large fleets"
+)
+
+
+def too_large(ref: str) -> str:
+    """The error for an object over MAX_OBJECT_BYTES, saying how to split it."""
+    return f"{ref} is larger than {MAX_OBJECT_BYTES} bytes, about the most Kubernetes stores; {OBJECT_SPLIT_ADVICE}"
+
+
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 

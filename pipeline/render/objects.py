@@ -16,7 +16,7 @@ import jinja2.sandbox
 from gwpipe.errors import Problem, RenderError
 from gwpipe.model import RenderedObject, ResourceRequest
 from gwpipe.parallel import fork_map
-from gwpipe.render.environment import MAX_OBJECT_BYTES, builtin_template_dir
+from gwpipe.render.environment import MAX_OBJECT_BYTES, builtin_template_dir, too_large
 from gwpipe.render.parseback import parse_back_all
 from gwpipe.spec.load import Spec
 from gwpipe.tree.layout import object_path
@@ -120,9 +120,7 @@ def _bounded_render(template: jinja2.Template, request: ResourceRequest, meta: d
     for chunk in template.generate(request.values, meta=meta, api_version=request.api_version):
         size += len(chunk)
         if size > MAX_OBJECT_BYTES:
-            raise RenderError(
-                Problem(f"template {request.template}", f"{request.ref} is larger than {MAX_OBJECT_BYTES} bytes")
-            )
+            raise RenderError(Problem(f"template {request.template}", too_large(request.ref)))
         parts.append(chunk)
     return "".join(parts)
 

@@ -12,7 +12,7 @@ from gwpipe import fast
 from gwpipe.errors import Problem, RenderError
 from gwpipe.model import ResourceRequest
 from gwpipe.render.content import verify_content
-from gwpipe.render.environment import MAX_OBJECT_BYTES
+from gwpipe.render.environment import MAX_OBJECT_BYTES, too_large
 from gwpipe.render.readback import Loader
 from gwpipe.spec.fastyaml import load_documents
 
@@ -66,9 +66,7 @@ def _read_together(texts: list[str]) -> list[Any]:
 
 def _check_size(request: ResourceRequest, text: str) -> None:
     if len(text.encode()) > MAX_OBJECT_BYTES:
-        raise RenderError(
-            Problem(f"template {request.template}", f"{request.ref} is larger than {MAX_OBJECT_BYTES} bytes")
-        )
+        raise RenderError(Problem(f"template {request.template}", too_large(request.ref)))
 
 
 def _parse_back(

@@ -14,7 +14,13 @@ from gwpipe.errors import Problem, SpecError
 from gwpipe.render.readback import Loader
 from gwpipe.spec.fastyaml import STR_TAG, load_documents
 
-MAX_BYTES = 1024 * 1024
+MIB = 1024 * 1024
+# per file: 20,000 hosts fit in a few files (docs/speed.md, "Large fleets"); the cap bounds memory on hostile input
+MAX_BYTES = 8 * MIB
+SPLIT_ADVICE = (
+    "split it: move part of a large mapping such as `hosts` into a base file named by `extends` "
+    "(bases merge key by key, up to 8 levels) or into another environment; see docs/speed.md, Large fleets"
+)
 MAX_DEPTH = 64
 MAX_ALIASES = 100
 
@@ -84,8 +90,12 @@ def load_yaml_file(path: str, display: str, max_bytes: int = MAX_BYTES) -> Loade
     except OSError as exc:
         raise SpecError(Problem(display, f"cannot read spec: {exc.strerror or exc}")) from None
     if len(raw) > max_bytes:
-        raise SpecError(Problem(display, f"file exceeds the size limit of {max_bytes} bytes"))
+        raise SpecError(Problem(display, f"file exceeds the size limit of {_size(max_bytes)}; {SPLIT_ADVICE}"))
     return load_yaml_bytes(raw, display)
+
+
+def _size(limit: int) -> str:
+    return f"{limit} bytes ({limit // MIB} MiB)" if limit >= MIB and limit % MIB == 0 else f"{limit} bytes"
 
 
 def load_yaml_bytes(raw: bytes, display: str) -> Loaded:

@@ -105,5 +105,11 @@ def test_row41_unchanged_render_makes_no_commit(workspace: Workspace) -> None:
     before = workspace.snapshot()
     result = workspace.run("render", "good")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"good: 3 objects, no changes ({workspace.repo}/good)\n"
+    # the workspace's render recorded its inputs: the same inputs are not rendered again
+    assert (
+        result.stdout == f"good: 3 objects, no changes; inputs unchanged, not rendered again ({workspace.repo}/good)\n"
+    )
+    assert workspace.snapshot() == before
+    forced = workspace.run("render", "good", "--force")
+    assert forced.stdout == f"good: 3 objects, no changes ({workspace.repo}/good)\n"
     assert workspace.snapshot() == before

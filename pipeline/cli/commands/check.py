@@ -27,6 +27,9 @@ SYMLINK_MODE = 0o120000
     envvar="GWPIPE_REPO",
     help="GitOps repository, or a folder inside one, whose HEAD holds the rendered tree [default: .gwpipe/gitops].",
 )
+@click.option(
+    "--force", is_flag=True, help="Render every environment, also those recorded as rendered from the same inputs."
+)
 @options.common
 def command(
     targets: tuple[str, ...],
@@ -35,6 +38,7 @@ def command(
     repo: Path | None,
     blocked: tuple[str, ...],
     templates: tuple[str, ...],
+    force: bool,
     output: str,
     debug: bool,
 ) -> None:
@@ -46,6 +50,7 @@ def command(
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(blocked, templates)
         gitops = committed_tree_reader(repo or DEFAULT_REPO)
+        freshness = gitops.freshness(force)
         reports = []
         with tempfile.TemporaryDirectory(prefix="gwpipe-check-") as scratch:
             exported: dict[Path, tuple[Path, str]] = {}
@@ -56,7 +61,11 @@ def command(
                 head_root, spec_commit = exported[key]
                 spec_file = head_root / Path(os.path.abspath(path)).relative_to(key)
                 with located_in(head_root, key):
-                    bundle = pipeline.build(pipeline.load(spec_file, head_root))
+                    spec = pipeline.load(spec_file, head_root)
+                    if freshness.is_up_to_date(pipeline, spec)[0]:  # its committed tree is a render of these inputs
+                        reports.append(compare(spec.name, None, gitops, spec_commit, path))
+                        continue
+                    bundle = pipeline.build(spec)
                 reports.append(compare(bundle.spec.name, bundle.files, gitops, spec_commit, path))
         _report(reports, str(repo or DEFAULT_REPO), output)
 
@@ -123,6 +132,12 @@ class CommittedTree:
         self.repo, self.prefix, self.shown = repo, prefix, shown.rstrip("/")
         self.commit = str(repo.head.commit.hexsha)
 
+    def freshness(self, force: bool) -> Any:
+        """Which environments are recorded as rendered, from which inputs, into the trees at HEAD."""
+        from gwpipe.incremental import Freshness
+
+        return Freshness(self.repo.git, Path(self.repo.git_dir), self.commit, self.prefix, force=force)
+
     def files(self, env: str) -> dict[str, bytes]:
         folder = f"{self.prefix}/{env}" if self.prefix else env
         try:
@@ -156,11 +171,13 @@ def committed_tree_reader(repo_path: Path) -> CommittedTree:
     return CommittedTree(repo, "" if prefix == "." else prefix, str(repo_path))
 
 
-def compare(env: str, desired: dict[str, bytes], gitops: CommittedTree, spec_commit: str, spec: Path) -> dict[str, Any]:
-    """What differs between the committed environment folder and a fresh render."""
-    from gwpipe.tree.guards import diff_tree
+def compare(
+    env: str, desired: dict[str, bytes] | None, gitops: CommittedTree, spec_commit: str, spec: Path
+) -> dict[str, Any]:
+    """What differs between the committed environment folder and a fresh render (None: known to be the same)."""
+    from gwpipe.tree.guards import TreeChange, diff_tree
 
-    change = diff_tree(gitops.files(env), desired)
+    change = TreeChange() if desired is None else diff_tree(gitops.files(env), desired)
     return {
         "environment": env,
         "spec": str(spec),

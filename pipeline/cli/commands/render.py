@@ -36,6 +36,11 @@ from gwpipe.cli.main import DEFAULT_REPO, STATE, _pipeline, _set_common, failure
     show_default=True,
     help="Lowest finding level that stops the render.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Render every environment, also those whose inputs did not change since their last render.",
+)
 @options.lock_timeout
 @options.common
 def command(
@@ -50,6 +55,7 @@ def command(
     allow_delete: bool,
     allow_move: bool,
     fail_on: str,
+    force: bool,
     lock_timeout: float,
     debug: bool,
     output: str,
@@ -59,6 +65,7 @@ def command(
     with failures():
         from gwpipe.engine import Run, preflight, write_bundle
         from gwpipe.git.commit import commit_run
+        from gwpipe.incremental import open_freshness
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(
@@ -69,7 +76,8 @@ def command(
             allow_move=allow_move,
             fail_level=fail_on,
         )
-        run = Run(pipeline)
+        # into a GitOps repository, environments whose inputs did not change since their last render are skipped
+        run = Run(pipeline, None if out is not None else open_freshness(repo or DEFAULT_REPO, force=force))
         with _progress(len(specs)) as step:
             for path, root in specs:
                 run.add(path, root)
@@ -106,6 +114,12 @@ def _report(results: list[Any]) -> None:
         for finding in result.findings:
             say(finding.level.lower(), str(finding))
         c = result.change
+        if result.skipped:
+            click.echo(
+                f"{result.environment}: {result.objects} objects, no changes; inputs unchanged, not rendered again"
+                f" ({result.target})"
+            )
+            continue
         if c.empty:
             click.echo(f"{result.environment}: {result.objects} objects, no changes ({result.target})")
             continue
