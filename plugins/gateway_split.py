@@ -9,6 +9,7 @@ from gwpipe.model import Finding, Placement, RenderedObject, ResourceRequest
 from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.errors import Problem
     from gwpipe.spec.load import Spec
 
@@ -303,3 +304,12 @@ def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
         for o in objects
         if o.request.kind == "IstioOperator"
     ]
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import gateway_split as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

@@ -9,6 +9,7 @@ from gwpipe.model import GATEWAYS_TIER, ROUTES_TIER, Placement, ResourceRequest
 from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.errors import Problem
     from gwpipe.spec.load import Spec
 
@@ -298,3 +299,12 @@ def _route(route: dict[str, Any]) -> dict[str, Any]:
         if key in route:
             out[key] = route[key]
     return out
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import http as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)
