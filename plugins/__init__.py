@@ -13,6 +13,7 @@ BUILTIN: tuple[str, ...] = (
     "logging",
     "gateway_split",
     "pilot_filter",
+    "passthrough",
     "gitops",
 )
 # every other plugin renders on top of what these produce

@@ -5,8 +5,11 @@ from __future__ import annotations
 from gwpipe.hooks.specs import hookimpl
 
 _COMMANDS = ("analyze", "certs", "check", "crds", "plan", "plugins", "propose", "render", "test", "validate")
+# `import` is a Python keyword: its module is import_
+_MODULES = {"import": "import_"}
 
 
 @hookimpl
 def gwpipe_commands() -> dict[str, str]:
-    return {name: f"gwpipe.cli.commands.{name}:command" for name in _COMMANDS}
+    names = (*_COMMANDS, *_MODULES)
+    return {name: f"gwpipe.cli.commands.{_MODULES.get(name, name)}:command" for name in names}

@@ -22,6 +22,7 @@ from gwpipe.spec.validate import validate_spec
 TREE_ARTEFACT_GROUPS = ("kustomize.config.k8s.io",)
 # the order keys are written in, so imported specs read like hand-written ones
 KEY_ORDER = ("istio", "namespace", "gatewayRefs", "workloads", "gateways", "hosts", "tcp", "logging", "pilot_filter")
+KEY_ORDER += ("gitops", "passthrough")
 # fields no built-in plugin models, and what would model them
 FIELD_HINTS = {
     "fault": "no built-in plugin models HTTP fault injection (a hosts.*.routes[].fault key would)",
@@ -133,8 +134,8 @@ def import_objects(
                 result.added_fields.append(Lossy(ref, path, what))
             else:
                 result.lossy.append(Lossy(ref, path, _field_hint(path, what, owners.get(ref))))
-        if not [d for d in diffs if d[1] != EXTRA]:
-            (result.carried if ref in result.carried else result.expressed).append(ref)
+        if not [d for d in diffs if d[1] != EXTRA] and ref not in result.carried:
+            result.expressed.append(ref)
     result.added = sorted(ref for ref in rendered if ref not in originals)
     return result
 
@@ -162,10 +163,12 @@ def _field_hint(path: str, what: str, plugin: str | None) -> str:
 
 
 def merge_into(target: dict[str, Any], fragment: dict[str, Any]) -> None:
-    """Fragments meet key by key; lists and scalars: the first plugin's value stands."""
+    """Fragments meet key by key; lists join; for a scalar the first plugin's value stands."""
     for key, value in fragment.items():
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             merge_into(target[key], value)
+        elif isinstance(value, list) and isinstance(target.get(key), list):
+            target[key].extend(item for item in value if item not in target[key])
         elif key not in target:
             target[key] = value
 
