@@ -29,11 +29,10 @@ def read_cluster(
     for namespace in namespaces:
         for group, version, plural in RESOURCES:
             api = f"{group}/{version}" if group else version
-            path = f"/apis/{api}" if group else f"/api/{version}"
             listing = call(
                 cluster,
                 f"list {plural} in namespace {namespace}",
-                _lister(cluster, f"{path}/namespaces/{namespace}/{plural}"),
+                _lister(cluster, group, version, namespace, plural),
                 unserved=f"{api} is not served by this cluster",
             )
             kind = str((listing or {}).get("kind", "")).removesuffix("List")
@@ -43,28 +42,27 @@ def read_cluster(
     return out
 
 
-def _lister(cluster: Any, path: str) -> Any:
+def _lister(cluster: Any, group: str, version: str, namespace: str, plural: str) -> Any:
     def get(_request_timeout: float) -> dict[str, Any]:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            response = cluster.api.call_api(
-                path,
-                "GET",
-                header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=_request_timeout,
+            if group:
+                found = cluster.custom().list_namespaced_custom_object(
+                    group, version, namespace, plural, _request_timeout=_request_timeout
+                )
+                return found if isinstance(found, dict) else {}
+            response = cluster.core().list_namespaced_service(
+                namespace, _preload_content=False, _request_timeout=_request_timeout
             )
         except ApiException as exc:
             if exc.status == 404:  # the API is not served (e.g. no cert-manager): nothing of it to import
                 return {}
             raise
-        data = response[0].data if isinstance(response, tuple) else response.data
         try:
-            parsed = json.loads(data)
+            parsed = json.loads(response.data)
         except ValueError:
-            raise ClusterError(Problem(cluster.where, f"GET {path}: the API answered something other than JSON")) from None
+            raise ClusterError(Problem(cluster.where, f"list {plural}: the API answered something other than JSON")) from None
         return parsed if isinstance(parsed, dict) else {}
 
     return get

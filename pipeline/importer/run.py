@@ -15,7 +15,8 @@ from gwpipe.importer.compare import EXTRA, differences
 from gwpipe.importer.conflicts import conflicts
 from gwpipe.importer.model import Conflict, ImportClaim, ImportContext, Lossy, ref_of
 from gwpipe.importer.normalise import comparable, strip_server_fields
-from gwpipe.spec.load import Spec, display_path, load_spec
+from gwpipe.spec.load import Spec, display_path
+from gwpipe.spec.yamlload import load_yaml_file
 from gwpipe.spec.validate import validate_spec
 
 # files gwpipe's tree layout writes itself (kustomize's index of a folder): not objects to import
@@ -111,7 +112,7 @@ def import_objects(
     full = ordered(full)
     written = full
     if base is not None:
-        base_data = load_spec(base, _common_root(base, out)).data
+        base_data = _base_data(base)
         written = {"extends": os.path.relpath(os.path.abspath(base), os.path.abspath(out.parent)), **overrides(base_data, full)}
     result.spec = written
     result.text = dump(written)
@@ -196,8 +197,11 @@ def overrides(base: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _common_root(base: Path, out: Path) -> Path:
-    return Path(os.path.commonpath([os.path.abspath(base.parent), os.path.abspath(out.parent)]))
+def _base_data(base: Path) -> dict[str, Any]:
+    """The base spec's own keys (a base is never rendered alone, so its name need not be an environment's)."""
+    data = load_yaml_file(str(base), display_path(Path(os.path.abspath(base)))).data
+    data.pop("extends", None)
+    return dict(data)
 
 
 def dump(data: dict[str, Any]) -> str:

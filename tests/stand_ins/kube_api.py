@@ -159,12 +159,14 @@ class KubeApiStandIn:
         return stored
 
     def _list(self, api: str, namespace: str, plural: str) -> tuple[int, dict[str, Any]]:
-        served = {p for (a, p) in self.listed if a == api} | ({"secrets"} if api == "v1" else set())
-        if plural not in served and not any(a == api for a, _ in self.listed):
+        group = api.rpartition("/")[0]
+        if not any(a.rpartition("/")[0] == group for a, _ in self.listed):
             return 404, status(404, "NotFound", "the server could not find the requested resource")
         items = []
         kind = ""
-        for obj in self.listed.get((api, plural), []):
+        # every served version of a group lists the same objects (the API server converts between them)
+        stored = [o for (a, p), objs in self.listed.items() if a.rpartition("/")[0] == group and p == plural for o in objs]
+        for obj in stored:
             kind = obj["kind"]
             if obj["metadata"].get("namespace") == namespace:
                 # list items carry neither kind nor apiVersion: the list's own kind names them
