@@ -9,8 +9,8 @@ from gwpipe.model import Finding, Placement, RenderedObject, ResourceRequest
 from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
-    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.errors import Problem
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.spec.load import Spec
 
 NAME = "gateway_split"

@@ -48,7 +48,9 @@ def gwpipe_validate_spec(spec: Spec) -> list[Problem]:
     problems = []
     for i, obj in enumerate(objects(spec)):
         if "status" in obj:
-            problems.append(spec.problem(("passthrough", "objects", i, "status"), "the API server writes status; drop it"))
+            problems.append(
+                spec.problem(("passthrough", "objects", i, "status"), "the API server writes status; drop it")
+            )
     return problems
 
 

@@ -62,7 +62,9 @@ def _lister(cluster: Any, group: str, version: str, namespace: str, plural: str)
         try:
             parsed = json.loads(response.data)
         except ValueError:
-            raise ClusterError(Problem(cluster.where, f"list {plural}: the API answered something other than JSON")) from None
+            raise ClusterError(
+                Problem(cluster.where, f"list {plural}: the API answered something other than JSON")
+            ) from None
         return parsed if isinstance(parsed, dict) else {}
 
     return get

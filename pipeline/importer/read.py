@@ -67,7 +67,9 @@ def parse_documents(text: str, shown: str) -> list[tuple[dict[str, Any], str]]:
                 if doc is None:
                     continue
                 if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
-                    raise ManifestError(Problem(f"{shown}:{line}", "not a Kubernetes object (needs apiVersion and kind)"))
+                    raise ManifestError(
+                        Problem(f"{shown}:{line}", "not a Kubernetes object (needs apiVersion and kind)")
+                    )
                 if str(doc["kind"]).endswith("List") and isinstance(doc.get("items"), list):
                     out.extend((item, f"{shown}:{line}") for item in doc["items"] if isinstance(item, dict))
                 else:

@@ -16,14 +16,14 @@ from gwpipe.importer.conflicts import conflicts
 from gwpipe.importer.model import Conflict, ImportClaim, ImportContext, Lossy, ref_of
 from gwpipe.importer.normalise import comparable, strip_server_fields
 from gwpipe.spec.load import Spec, display_path
-from gwpipe.spec.yamlload import load_yaml_file
 from gwpipe.spec.validate import validate_spec
+from gwpipe.spec.yamlload import load_yaml_file
 
 # files gwpipe's tree layout writes itself (kustomize's index of a folder): not objects to import
 TREE_ARTEFACT_GROUPS = ("kustomize.config.k8s.io",)
 # the order keys are written in, so imported specs read like hand-written ones
-KEY_ORDER = ("istio", "namespace", "gatewayRefs", "workloads", "gateways", "hosts", "tcp", "logging", "pilot_filter")
-KEY_ORDER += ("gitops", "passthrough")
+KEY_ORDER: tuple[str, ...] = ("istio", "namespace", "gatewayRefs", "workloads", "gateways", "hosts", "tcp")
+KEY_ORDER += ("logging", "pilot_filter", "gitops", "passthrough")
 # fields no built-in plugin models, and what would model them
 FIELD_HINTS = {
     "fault": "no built-in plugin models HTTP fault injection (a hosts.*.routes[].fault key would)",
@@ -113,14 +113,19 @@ def import_objects(
     written = full
     if base is not None:
         base_data = _base_data(base)
-        written = {"extends": os.path.relpath(os.path.abspath(base), os.path.abspath(out.parent)), **overrides(base_data, full)}
+        written = {
+            "extends": os.path.relpath(os.path.abspath(base), os.path.abspath(out.parent)),
+            **overrides(base_data, full),
+        }
     result.spec = written
     result.text = dump(written)
     spec = Spec(name=environment, file=display_path(Path(os.path.abspath(out))), data=full, root=out.parent.absolute())
     try:
         validate_spec(spec, pipeline.schema, pipeline.pm)
     except SpecError as exc:
-        raise SpecError(*(Problem(p.where, f"the imported spec is invalid: {p.what}", p.hint) for p in exc.problems)) from None
+        raise SpecError(
+            *(Problem(p.where, f"the imported spec is invalid: {p.what}", p.hint) for p in exc.problems)
+        ) from None
     bundle = pipeline.prepare(spec)
     result.files = bundle.files
     rendered = {o.ref: o.obj for o in bundle.objects}
@@ -142,7 +147,7 @@ def import_objects(
 
 
 def _claims(pipeline: Any, objects: list[dict[str, Any]], context: ImportContext) -> list[tuple[str, ImportClaim]]:
-    out = []
+    out: list[tuple[str, ImportClaim]] = []
     for claims in pipeline.pm.hook.gwpipe_import(objects=objects, context=context):
         out.extend((owner(claims), claim) for claim in claims or [])
     return out

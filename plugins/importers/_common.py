@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from gwpipe.importer.model import ImportContext, ref_of
-from gwpipe.plugins import _istio as istio
+from gwpipe.istio import DEFAULT_NAMESPACE
 
 __all__ = ["ref_of"]
 DEFAULT_LABELS = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
@@ -38,11 +38,14 @@ def gateway_of(ref: str, namespace: str) -> tuple[str, str]:
 
 def istio_fragment(context: ImportContext) -> dict[str, Any]:
     """`istio.version`: the default renders networking v1; older served versions need a target below 1.22."""
-    versions = {str(o.get("apiVersion")) for o in networking(context, "Gateway") + networking(context, "VirtualService")}
+    versions = {
+        str(o.get("apiVersion")) for o in networking(context, "Gateway") + networking(context, "VirtualService")
+    }
     if versions and "networking.istio.io/v1" not in versions:
         return {"istio": {"version": "1.21"}}
     return {}
 
 
 def control_namespace(context: ImportContext) -> str:
-    return istio.core.DEFAULT_NAMESPACE
+    """Where the control plane lives: the namespace of an imported control-plane object, else Istio's default."""
+    return DEFAULT_NAMESPACE

@@ -67,7 +67,9 @@ def _gateway(
         if port.get("protocol") == "TCP" and not match:
             number = port.get("number")
             if number not in (p["port"] for p in common.DEFAULT_PORTS + extra_ports):
-                extra_ports.append({"name": f"tcp-{number}" if extra_ports else "tcp", "port": number, "targetPort": number})
+                extra_ports.append(
+                    {"name": f"tcp-{number}" if extra_ports else "tcp", "port": number, "targetPort": number}
+                )
     return ImportClaim(common.ref_of(gateway), {"gateways": {meta["name"]: entry}}, fields=("spec.selector",))
 
 

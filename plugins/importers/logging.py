@@ -22,7 +22,11 @@ def claims(context: ImportContext) -> list[ImportClaim]:
         selector = dict((spec.get("selector") or {}).get("matchLabels") or {})
         entry: dict[str, Any] = {}
         workload = next(
-            (n for n, w in installed.items() if w["namespace"] == meta["namespace"] and _selects(selector, w["labels"])),
+            (
+                n
+                for n, w in installed.items()
+                if w["namespace"] == meta["namespace"] and _selects(selector, w["labels"])
+            ),
             None,
         )
         if workload:
@@ -43,7 +47,11 @@ def claims(context: ImportContext) -> list[ImportClaim]:
             entry["disabled"] = True
         out.append(ImportClaim(common.ref_of(telemetry), {"logging": {"telemetry": {meta["name"]: entry}}}))
     for plane in context.of_kind("IstioOperator", "HelmRelease"):
-        mesh = (plane.get("spec") or {}).get("meshConfig") or ((plane.get("spec") or {}).get("values") or {}).get("meshConfig") or {}
+        mesh = (
+            (plane.get("spec") or {}).get("meshConfig")
+            or ((plane.get("spec") or {}).get("values") or {}).get("meshConfig")
+            or {}
+        )
         if "accessLogFile" in mesh:
             settings = {"accessLogFile": mesh["accessLogFile"]}
             if "accessLogEncoding" in mesh:

@@ -12,7 +12,9 @@ ISSUER_TYPE_ANNOTATION = "gwpipe.dev/issuer-type"
 
 
 def https_servers(gateway: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in (gateway.get("spec") or {}).get("servers") or [] if (s.get("port") or {}).get("protocol") == "HTTPS"]
+    return [
+        s for s in (gateway.get("spec") or {}).get("servers") or [] if (s.get("port") or {}).get("protocol") == "HTTPS"
+    ]
 
 
 def claims(context: ImportContext) -> list[ImportClaim]:
@@ -33,7 +35,9 @@ def claims(context: ImportContext) -> list[ImportClaim]:
                     entry["serverName"] = port.get("name")
                 entry.update({k: tls[k] for k in SERVER_TLS_KEYS if k in tls})
                 tls_by_secret.setdefault(str(tls.get("credentialName")), []).append(host)
-                out.append(ImportClaim(common.ref_of(gateway), {"hosts": {host: {"tls": entry}}}, fields=("spec.servers",)))
+                out.append(
+                    ImportClaim(common.ref_of(gateway), {"hosts": {host: {"tls": entry}}}, fields=("spec.servers",))
+                )
     for cert in context.of_kind("Certificate"):
         if context.api_group(cert) != "cert-manager.io":
             continue

@@ -15,7 +15,6 @@ from stand_ins.kube_api import KubeApiStandIn
 from gwpipe.engine import Pipeline
 from gwpipe.importer.conflicts import conflicts
 from gwpipe.importer.model import ImportClaim, ImportContext
-from gwpipe.importer.run import import_objects
 
 GATEWAY = {
     "apiVersion": "networking.istio.io/v1",
@@ -76,8 +75,17 @@ def test_lossy_import_lists_every_field_and_writes_nothing(tmp_path: Path) -> No
 def test_passthrough_carries_an_unknown_kind_and_allow_lossy_writes(tmp_path: Path) -> None:
     write(tmp_path / "in.yaml", GATEWAY, VS, RULE)
     done = gwpipe(
-        tmp_path, "import", "in.yaml", "--env", "shop", "-o", "shop.yaml", "--passthrough", "--allow-lossy",
-        "--output", "json",
+        tmp_path,
+        "import",
+        "in.yaml",
+        "--env",
+        "shop",
+        "-o",
+        "shop.yaml",
+        "--passthrough",
+        "--allow-lossy",
+        "--output",
+        "json",
     )
     report = json.loads(done.stdout)
     assert done.returncode == 0, done.stderr
@@ -111,14 +119,19 @@ def test_conflicts_name_both_objects(tmp_path: Path) -> None:
 
 
 def test_base_writes_only_the_differences(tmp_path: Path) -> None:
-    write(tmp_path / "in.yaml", GATEWAY, {**VS, "spec": {**VS["spec"], "http": [VS["spec"]["http"][0] | {"fault": None}]}})
-    (tmp_path / "in.yaml").write_text((tmp_path / "in.yaml").read_text().replace("    fault: null\n", ""), encoding="utf-8")
+    write(
+        tmp_path / "in.yaml", GATEWAY, {**VS, "spec": {**VS["spec"], "http": [VS["spec"]["http"][0] | {"fault": None}]}}
+    )
+    (tmp_path / "in.yaml").write_text(
+        (tmp_path / "in.yaml").read_text().replace("    fault: null\n", ""), encoding="utf-8"
+    )
     (tmp_path / "_base.yaml").write_text("namespace: shop\ngateways:\n  public: {}\n", encoding="utf-8")
     done = gwpipe(tmp_path, "import", "in.yaml", "--env", "shop", "-o", "shop.yaml", "--base", "_base.yaml")
     assert done.returncode == 0, done.stdout + done.stderr
     spec = yaml.safe_load((tmp_path / "shop.yaml").read_text(encoding="utf-8"))
     assert spec["extends"] == "_base.yaml"
-    assert "gateways" not in spec and "namespace" not in spec
+    assert "gateways" not in spec
+    assert "namespace" not in spec
     assert spec["hosts"]["shop.example.com"]["routes"] == [{"destination": {"host": "webapp", "port": 80}}]
 
 
@@ -126,7 +139,10 @@ def test_base_writes_only_the_differences(tmp_path: Path) -> None:
     ("content", "expected"),
     [
         ("kind: [unclosed\n", "error: bad.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
-        ("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n- just a list\n", "error: bad.yaml:5: not a Kubernetes object (needs apiVersion and kind)"),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n- just a list\n",
+            "error: bad.yaml:5: not a Kubernetes object (needs apiVersion and kind)",
+        ),
     ],
 )
 def test_bad_manifest_is_one_located_error(tmp_path: Path, content: str, expected: str) -> None:
@@ -134,13 +150,16 @@ def test_bad_manifest_is_one_located_error(tmp_path: Path, content: str, expecte
     done = gwpipe(tmp_path, "import", "bad.yaml", "--env", "shop", "-o", "shop.yaml")
     assert done.returncode == 2
     assert done.stderr.splitlines()[0].replace(str(tmp_path) + "/", "") == expected
-    assert "Traceback" not in done.stderr and not (tmp_path / "shop.yaml").exists()
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "shop.yaml").exists()
 
 
 def test_unreadable_path_is_an_error(tmp_path: Path) -> None:
     done = gwpipe(tmp_path, "import", "missing.yaml", "--env", "shop", "-o", "shop.yaml")
     assert done.returncode == 2
-    assert done.stderr.splitlines() == [f"error: {tmp_path}/missing.yaml: no such file or folder".replace(str(tmp_path) + "/", "")] or done.stderr.splitlines()[0].endswith("missing.yaml: no such file or folder")
+    assert done.stderr.splitlines() == [
+        f"error: {tmp_path}/missing.yaml: no such file or folder".replace(str(tmp_path) + "/", "")
+    ] or done.stderr.splitlines()[0].endswith("missing.yaml: no such file or folder")
 
 
 @pytest.fixture
@@ -152,13 +171,29 @@ def kube() -> Iterator[KubeApiStandIn]:
 
 def test_cluster_form_strips_server_fields_and_round_trips(tmp_path: Path, kube: KubeApiStandIn) -> None:
     kube.add_object(GATEWAY, "gateways")
-    exact = {**VS, "spec": {k: v for k, v in VS["spec"].items() if k != "http"} | {"http": [{"route": VS["spec"]["http"][0]["route"]}]}}
+    exact = {
+        **VS,
+        "spec": {k: v for k, v in VS["spec"].items() if k != "http"}
+        | {"http": [{"route": VS["spec"]["http"][0]["route"]}]},
+    }
     stored = kube.add_object(exact, "virtualservices")
-    assert "managedFields" in stored["metadata"] and "status" in stored
+    assert "managedFields" in stored["metadata"]
+    assert "status" in stored
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
     done = gwpipe(
-        tmp_path, "import", "cluster:kind-gwpipe", "--namespace", "shop", "--env", "shop", "-o", "shop.yaml",
-        "--kubeconfig", str(kubeconfig), "--output", "json",
+        tmp_path,
+        "import",
+        "cluster:kind-gwpipe",
+        "--namespace",
+        "shop",
+        "--env",
+        "shop",
+        "-o",
+        "shop.yaml",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--output",
+        "json",
     )
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
@@ -168,15 +203,28 @@ def test_cluster_form_strips_server_fields_and_round_trips(tmp_path: Path, kube:
 
 def test_unreachable_cluster_is_one_error(tmp_path: Path) -> None:
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "gone",
         "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
         "users": [{"name": "u", "user": {"token": "t"}}],
         "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
     }
     (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config), encoding="utf-8")
     done = gwpipe(
-        tmp_path, "import", "cluster:gone", "--namespace", "shop", "--env", "shop", "-o", "shop.yaml",
-        "--kubeconfig", "kubeconfig", "--timeout", "2",
+        tmp_path,
+        "import",
+        "cluster:gone",
+        "--namespace",
+        "shop",
+        "--env",
+        "shop",
+        "-o",
+        "shop.yaml",
+        "--kubeconfig",
+        "kubeconfig",
+        "--timeout",
+        "2",
     )
     assert done.returncode == 1
     assert done.stderr.splitlines() == [

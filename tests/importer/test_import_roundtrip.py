@@ -78,7 +78,11 @@ def test_golden_tree_imports_to_a_spec_that_renders_byte_identical_files(
 
 HOSTS = st.from_regex(r"[a-z]{1,8}\.example\.com", fullmatch=True)
 ROUTE = st.fixed_dictionaries(
-    {"destination": st.fixed_dictionaries({"host": st.from_regex(r"[a-z]{1,8}", fullmatch=True), "port": st.integers(1, 65535)})},
+    {
+        "destination": st.fixed_dictionaries(
+            {"host": st.from_regex(r"[a-z]{1,8}", fullmatch=True), "port": st.integers(1, 65535)}
+        )
+    },
     optional={"timeout": st.sampled_from(["1s", "250ms", "2m"])},
 )
 
@@ -98,7 +102,9 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=specs())
-def test_generated_specs_round_trip_byte_identical(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory, spec: dict[str, Any]) -> None:
+def test_generated_specs_round_trip_byte_identical(
+    pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory, spec: dict[str, Any]
+) -> None:
     folder = tmp_path_factory.mktemp("gen")
     first = pipeline.prepare(pipeline.load(write_spec(folder, spec, "gen"), folder))
     result = import_objects(pipeline, [o.obj for o in first.objects], "gen", folder / "gen.yaml")

@@ -137,7 +137,9 @@ class KubeApiStandIn:
             resourceVersion=str(self._version),
             generation=1,
             creationTimestamp="2026-01-01T00:00:00Z",
-            managedFields=[{"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": obj["apiVersion"]}],
+            managedFields=[
+                {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": obj["apiVersion"]}
+            ],
         )
         meta.setdefault("annotations", {})["kubectl.kubernetes.io/last-applied-configuration"] = json.dumps(obj)
         if obj["kind"] == "Service":
@@ -151,7 +153,9 @@ class KubeApiStandIn:
             spec = stored.setdefault("spec", {})
             spec.setdefault("replicas", 1)
             spec.update(progressDeadlineSeconds=600, revisionHistoryLimit=10)
-            spec["template"]["spec"].update(dnsPolicy="ClusterFirst", restartPolicy="Always", schedulerName="default-scheduler")
+            spec["template"]["spec"].update(
+                dnsPolicy="ClusterFirst", restartPolicy="Always", schedulerName="default-scheduler"
+            )
             for container in spec["template"]["spec"].get("containers", []):
                 container.update(terminationMessagePath="/dev/termination-log", terminationMessagePolicy="File")
         stored["status"] = {"observedGeneration": 1}
@@ -165,14 +169,21 @@ class KubeApiStandIn:
         items = []
         kind = ""
         # every served version of a group lists the same objects (the API server converts between them)
-        stored = [o for (a, p), objs in self.listed.items() if a.rpartition("/")[0] == group and p == plural for o in objs]
+        stored = [
+            o for (a, p), objs in self.listed.items() if a.rpartition("/")[0] == group and p == plural for o in objs
+        ]
         for obj in stored:
             kind = obj["kind"]
             if obj["metadata"].get("namespace") == namespace:
                 # list items carry neither kind nor apiVersion: the list's own kind names them
                 items.append({k: v for k, v in obj.items() if k not in ("kind", "apiVersion")})
         list_kind = f"{kind or plural.capitalize().rstrip('s')}List"
-        return 200, {"kind": list_kind, "apiVersion": api, "metadata": {"resourceVersion": str(self._version)}, "items": items}
+        return 200, {
+            "kind": list_kind,
+            "apiVersion": api,
+            "metadata": {"resourceVersion": str(self._version)},
+            "items": items,
+        }
 
     def secret_data(self, namespace: str, name: str) -> dict[str, bytes]:
         return {k: base64.b64decode(v) for k, v in self.secrets[(namespace, name)].get("data", {}).items()}

@@ -17,8 +17,17 @@ CLUSTER_PREFIX = "cluster:"
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--env", "environment", required=True, help="Name of the environment the spec describes.")
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path), help="Spec file to write.")
-@click.option("--namespace", "namespaces", multiple=True, help="Namespace of objects without one; with cluster:, the namespaces to read.")
-@click.option("--base", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Write only what differs from this base spec.")
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Namespace of objects without one; with cluster:, the namespaces to read.",
+)
+@click.option(
+    "--base",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Write only what differs from this base spec.",
+)
 @click.option("--passthrough", is_flag=True, help="Carry objects no plugin models unchanged (spec key passthrough).")
 @click.option("--allow-lossy", is_flag=True, help="Write the spec even though some fields are not reproduced.")
 @click.option("--kubeconfig", default=None, help="Kubeconfig file for cluster: (default: $KUBECONFIG, ~/.kube/config).")
