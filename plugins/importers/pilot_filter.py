@@ -9,6 +9,7 @@ from gwpipe.plugins.importers import _common as common
 
 FLAG = "PILOT_FILTER_GATEWAY_CLUSTER_CONFIG"
 CONTROL_PLANE_NAME = "control-plane"
+ALWAYS_INCLUDE = "gwpipe.dev/pilot-filter-always-include"
 
 
 def claims(context: ImportContext) -> list[ImportClaim]:
@@ -35,6 +36,10 @@ def claims(context: ImportContext) -> list[ImportClaim]:
             settings["proxyMetadata"] = proxy
         if "enablePrometheusMerge" in mesh:
             settings["enablePrometheusMerge"] = mesh["enablePrometheusMerge"]
+        kept = (plane["metadata"].get("annotations") or {}).get(ALWAYS_INCLUDE)
+        if kept:
+            # the annotation keeps the hosts only; which gateway needs them, and why, was the spec's to say
+            settings["alwaysInclude"] = [{"host": host} for host in str(kept).split(",")]
         fragment: dict[str, Any] = {"pilot_filter": settings}
         if plane["metadata"]["namespace"] != common.control_namespace(context):
             fragment["istio"] = {"namespace": plane["metadata"]["namespace"]}

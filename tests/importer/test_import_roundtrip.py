@@ -76,6 +76,22 @@ def test_golden_tree_imports_to_a_spec_that_renders_byte_identical_files(
     assert again == expected
 
 
+@pytest.mark.parametrize("env", ["dev", "prod", "staging"])
+def test_example_environment_tree_imports_to_a_spec_that_renders_byte_identical_files(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    golden = REPO / "tests" / "golden" / "environments" / env
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "environments").mkdir()
+    out = Path("environments") / f"{env}.yaml"
+    result = import_objects(pipeline, _rendered_objects(golden), env, out)
+    assert [str(x) for x in result.lossy] == []
+    assert result.added == []
+    again = render_files(pipeline, tmp_path / "environments", result.text, env)
+    expected = {str(p.relative_to(golden)): p.read_bytes() for p in golden.rglob("*") if p.is_file()}
+    assert again == expected
+
+
 HOSTS = st.from_regex(r"[a-z]{1,8}\.example\.com", fullmatch=True)
 ROUTE = st.fixed_dictionaries(
     {
