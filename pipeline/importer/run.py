@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from gwpipe.errors import Problem, SpecError
+from gwpipe.errors import GwpipeError, Problem, SpecError
 from gwpipe.hooks.calls import owner
 from gwpipe.importer.compare import EXTRA, differences
 from gwpipe.importer.conflicts import conflicts
@@ -52,6 +52,8 @@ class ImportResult:
     spec: dict[str, Any] = field(default_factory=dict)
     text: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
+    # why the spec could not be rendered, when conflicts made it unrenderable
+    unrendered: list[str] = field(default_factory=list)
 
     @property
     def exact(self) -> bool:
@@ -71,6 +73,7 @@ class ImportResult:
             "added": self.added,
             "added_fields": [{"object": x.ref, "field": x.field} for x in self.added_fields],
             "skipped": self.skipped,
+            "unrendered": self.unrendered,
             "spec_lines": len(self.text.splitlines()),
         }
 
@@ -122,11 +125,15 @@ def import_objects(
     spec = Spec(name=environment, file=display_path(Path(os.path.abspath(out))), data=full, root=out.parent.absolute())
     try:
         validate_spec(spec, pipeline.schema, pipeline.pm)
-    except SpecError as exc:
-        raise SpecError(
-            *(Problem(p.where, f"the imported spec is invalid: {p.what}", p.hint) for p in exc.problems)
-        ) from None
-    bundle = pipeline.prepare(spec)
+        bundle = pipeline.prepare(spec)
+    except GwpipeError as exc:
+        if result.conflicts:  # the conflict is why: report it, naming both objects, not its echo in the spec
+            result.unrendered = [str(p) for p in exc.problems]
+            return result
+        if isinstance(exc, SpecError):
+            problems = (Problem(p.where, f"the imported spec is invalid: {p.what}", p.hint) for p in exc.problems)
+            raise SpecError(*problems) from None
+        raise
     result.files = bundle.files
     rendered = {o.ref: o.obj for o in bundle.objects}
     originals = {ref_of(o): o for o in objects}

@@ -118,6 +118,24 @@ def test_conflicts_name_both_objects(tmp_path: Path) -> None:
     ]
 
 
+def test_conflicting_manifests_fail_naming_both_objects(tmp_path: Path) -> None:
+    write(tmp_path / "in.yaml", GATEWAY, {**GATEWAY, "metadata": {"name": "second", "namespace": "shop"}})
+    done = gwpipe(tmp_path, "import", "in.yaml", "--env", "shop", "-o", "shop.yaml", "--allow-lossy")
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[1:] == [
+        "conflict: Gateway shop/public and Gateway shop/second: both serve host 'shop.example.com' on port 80 of the"
+        " workload selected by app=istio-ingressgateway,istio=ingressgateway (IST0145); a spec binds each host to"
+        " one Gateway",
+        # no VirtualService binds the host, so neither Gateway keeps a server
+        "not rendered: shop.yaml: gateways.public: Gateway shop/public has no servers; bind a host or a tcp entry to"
+        " it, or remove it",
+        "not rendered: shop.yaml: gateways.second: Gateway shop/second has no servers; bind a host or a tcp entry to"
+        " it, or remove it",
+        "not written: shop.yaml; the conflicts above leave no spec that renders",
+    ]
+    assert not (tmp_path / "shop.yaml").exists()
+
+
 def test_base_writes_only_the_differences(tmp_path: Path) -> None:
     write(
         tmp_path / "in.yaml", GATEWAY, {**VS, "spec": {**VS["spec"], "http": [VS["spec"]["http"][0] | {"fault": None}]}}

@@ -76,7 +76,7 @@ def command(
         result = import_objects(
             _pipeline(blocked, templates), raw, environment, out, default_namespace, passthrough, base
         )
-        ok = result.exact or allow_lossy
+        ok = (result.exact or allow_lossy) and not result.unrendered
         if ok:
             write_file_atomically(out, result.text.encode("utf-8"))
         if STATE.output == "json":
