@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -54,7 +54,6 @@ class ImportClaim:
     ref: str
     spec: dict[str, Any]
     fields: tuple[str, ...] = ()
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -108,10 +108,16 @@ def import_objects(
         claims += carried
     full: dict[str, Any] = {}
     owners: dict[str, str] = {}
+    # (ref, dotted field prefix) -> the plugin that claimed that part of the object
+    parts: dict[tuple[str, str], str] = {}
     for plugin, claim in claims:
         merge_into(full, claim.spec)
-        if claim.ref:
+        if claim.ref and not claim.fields:
             owners.setdefault(claim.ref, plugin)
+        for prefix in claim.fields:
+            parts.setdefault((claim.ref, prefix), plugin)
+    for (ref, _prefix), plugin in parts.items():
+        owners.setdefault(ref, plugin)
     full = ordered(full)
     written = full
     if base is not None:
@@ -146,7 +152,8 @@ def import_objects(
             if what == EXTRA:
                 result.added_fields.append(Lossy(ref, path, what))
             else:
-                result.lossy.append(Lossy(ref, path, _field_hint(path, what, owners.get(ref))))
+                owner_of_field = _part_owner(parts, ref, path) or owners.get(ref)
+                result.lossy.append(Lossy(ref, path, _field_hint(path, what, owner_of_field)))
         if not [d for d in diffs if d[1] != EXTRA] and ref not in result.carried:
             result.expressed.append(ref)
     result.added = sorted(ref for ref in rendered if ref not in originals)
@@ -158,6 +165,12 @@ def _claims(pipeline: Any, objects: list[dict[str, Any]], context: ImportContext
     for claims in pipeline.pm.hook.gwpipe_import(objects=objects, context=context):
         out.extend((owner(claims), claim) for claim in claims or [])
     return out
+
+
+def _part_owner(parts: dict[tuple[str, str], str], ref: str, path: str) -> str | None:
+    """The plugin that claimed the longest field prefix of `path` in `ref` (a Gateway's servers: tls, redirect...)."""
+    found = [(len(prefix), plugin) for (r, prefix), plugin in parts.items() if r == ref and path.startswith(prefix)]
+    return max(found)[1] if found else None
 
 
 def _object_hint(obj: dict[str, Any], plugin: str | None) -> str:

@@ -70,7 +70,7 @@ def _gateway(
                 extra_ports.append(
                     {"name": f"tcp-{number}" if extra_ports else "tcp", "port": number, "targetPort": number}
                 )
-    return ImportClaim(common.ref_of(gateway), {"gateways": {meta["name"]: entry}}, fields=("spec.selector",))
+    return ImportClaim(common.ref_of(gateway), {"gateways": {meta["name"]: entry}})
 
 
 def _plain_http(gateways: list[dict[str, Any]], name: str, host: str) -> bool:

@@ -172,12 +172,16 @@ def test_bad_manifest_is_one_located_error(tmp_path: Path, content: str, expecte
     assert not (tmp_path / "shop.yaml").exists()
 
 
-def test_unreadable_path_is_an_error(tmp_path: Path) -> None:
+def test_missing_and_unreadable_inputs_are_located_errors(tmp_path: Path) -> None:
     done = gwpipe(tmp_path, "import", "missing.yaml", "--env", "shop", "-o", "shop.yaml")
-    assert done.returncode == 2
-    assert done.stderr.splitlines() == [
-        f"error: {tmp_path}/missing.yaml: no such file or folder".replace(str(tmp_path) + "/", "")
-    ] or done.stderr.splitlines()[0].endswith("missing.yaml: no such file or folder")
+    assert (done.returncode, done.stderr.splitlines()) == (2, ["error: missing.yaml: no such file or folder"])
+    (tmp_path / "latin1.yaml").write_bytes(b"\xffkind: Gateway\n")
+    done = gwpipe(tmp_path, "import", "latin1.yaml", "--env", "shop", "-o", "shop.yaml")
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        ["error: latin1.yaml: cannot be read: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"],
+    )
+    assert not (tmp_path / "shop.yaml").exists()
 
 
 @pytest.fixture
