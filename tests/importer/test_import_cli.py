@@ -223,6 +223,51 @@ def test_cluster_form_strips_server_fields_and_round_trips(tmp_path: Path, kube:
     assert ("GET", "/apis/networking.istio.io/v1/namespaces/shop/gateways") in kube.received
 
 
+PLURALS = {
+    "Deployment": "deployments",
+    "Service": "services",
+    "Gateway": "gateways",
+    "VirtualService": "virtualservices",
+}
+
+
+def test_cluster_form_strips_defaulted_fields_of_an_injected_gateway(tmp_path: Path, kube: KubeApiStandIn) -> None:
+    golden = Path(__file__).resolve().parents[1] / "golden" / "walkthrough" / "08-gateway-injection" / "istioinaction"
+    for path in sorted(golden.glob("*.yaml")):
+        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
+        kube.add_object(obj, PLURALS[obj["kind"]])
+    served = kube.listed[("v1", "services")][0]
+    assert served["spec"]["clusterIP"] == "10.96.0.17"
+    assert served["spec"]["sessionAffinity"] == "None"
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    done = gwpipe(
+        tmp_path,
+        "import",
+        "cluster:kind-gwpipe",
+        "--namespace",
+        "istioinaction",
+        "--env",
+        "injected",
+        "-o",
+        "injected.yaml",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--output",
+        "json",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert (report["lossy"], report["added"]) == ([], [])
+    assert sorted(report["expressed"]) == [
+        "Deployment istioinaction/my-user-gateway-injected",
+        "Gateway istioinaction/echo-tcp-gateway",
+        "Service istioinaction/my-user-gateway-injected",
+        "VirtualService istioinaction/tcp-echo-vs-from-gw",
+    ]
+    spec = yaml.safe_load((tmp_path / "injected.yaml").read_text(encoding="utf-8"))
+    assert spec["workloads"]["my-user-gateway-injected"]["install"] == {"form": "injection"}
+
+
 def test_unreachable_cluster_is_one_error(tmp_path: Path) -> None:
     config = {
         "apiVersion": "v1",

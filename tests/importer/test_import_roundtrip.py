@@ -92,31 +92,87 @@ def test_example_environment_tree_imports_to_a_spec_that_renders_byte_identical_
     assert again == expected
 
 
-HOSTS = st.from_regex(r"[a-z]{1,8}\.example\.com", fullmatch=True)
-ROUTE = st.fixed_dictionaries(
-    {
-        "destination": st.fixed_dictionaries(
-            {"host": st.from_regex(r"[a-z]{1,8}", fullmatch=True), "port": st.integers(1, 65535)}
-        )
-    },
-    optional={"timeout": st.sampled_from(["1s", "250ms", "2m"])},
+LABELS = st.from_regex(r"[a-z]{1,6}", fullmatch=True)
+WEIGHT = st.integers(1, 99)
+MATCH = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "uri": st.one_of(
+                st.builds(lambda p: {"prefix": f"/{p}/"}, LABELS), st.builds(lambda p: {"exact": f"/{p}"}, LABELS)
+            )
+        }
+    ),
+    st.fixed_dictionaries({"headers": st.fixed_dictionaries({"x-version": st.builds(lambda v: {"exact": v}, LABELS)})}),
 )
 
 
 @st.composite
+def routes(draw: st.DrawFn) -> dict[str, Any]:
+    route: dict[str, Any] = {}
+    if draw(st.booleans()):
+        route["match"] = draw(st.lists(MATCH, min_size=1, max_size=2))
+    if draw(st.booleans()):
+        route["destination"] = {"host": draw(LABELS), "port": draw(st.integers(1, 65535))}
+    else:
+        weight = draw(WEIGHT)
+        route["destinations"] = [
+            {"host": draw(LABELS), "port": 8080, "weight": weight},
+            {"host": draw(LABELS), "port": 8080, "weight": 100 - weight},
+        ]
+    if draw(st.booleans()):
+        route["timeout"] = draw(st.sampled_from(["1s", "250ms", "2m"]))
+    if draw(st.booleans()):
+        route["retries"] = {"attempts": draw(st.integers(0, 5)), "perTryTimeout": "1s"}
+    return route
+
+
+@st.composite
 def specs(draw: st.DrawFn) -> dict[str, Any]:
-    hosts = draw(st.dictionaries(HOSTS, st.lists(ROUTE, min_size=1, max_size=3), min_size=1, max_size=4))
+    """Valid specs over the http, tls, redirect, mtls and tcp plugins: names, refs and options varied."""
+    gateways = draw(st.lists(st.sampled_from(["public", "edge"]), min_size=1, max_size=2, unique=True))
+    hosts = draw(
+        st.lists(st.from_regex(r"[a-z]{1,8}\.example\.com", fullmatch=True), min_size=1, max_size=4, unique=True)
+    )
     entries: dict[str, Any] = {}
-    for host, routes in hosts.items():
-        entry: dict[str, Any] = {"gateway": "public", "routes": routes}
+    for i, host in enumerate(hosts):
+        entry: dict[str, Any] = {"gateway": draw(st.sampled_from(gateways))}
         if draw(st.booleans()):
-            entry["tls"] = {"credentialName": host.split(".")[0] + "-cert"}
-            entry["redirect"] = draw(st.booleans())
+            entry["virtualService"] = f"vs-{i}"
+        entry["routes"] = draw(st.lists(routes(), min_size=1, max_size=3))
+        if draw(st.booleans()):
+            entry["tls"] = {"credentialName": f"{host.split('.')[0]}-cert"}
+            if draw(st.booleans()):
+                entry["tls"]["minProtocolVersion"] = "TLSV1_2"
+            choice = draw(st.sampled_from(["redirect", "https-only", "mtls", "plain"]))
+            if choice == "redirect":
+                entry["redirect"] = True
+            elif choice == "https-only":
+                entry["http"] = False
+            elif choice == "mtls":
+                entry["mtls"] = {"mode": "MUTUAL"}
         entries[host] = entry
-    return {"namespace": "shop", "gateways": {"public": {}}, "hosts": entries}
+    used = sorted({e["gateway"] for e in entries.values()})  # a Gateway without servers is refused
+    spec: dict[str, Any] = {"namespace": "shop", "gateways": {g: {} for g in used}, "hosts": entries}
+    if draw(st.booleans()):
+        spec["gatewayRefs"] = "short"
+    if draw(st.booleans()):
+        port = draw(st.integers(31400, 31410))
+        spec["workloads"] = {
+            "istio-ingressgateway": {
+                "namespace": "istio-system",
+                "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"},
+                "ports": [
+                    {"name": "http2", "port": 80, "targetPort": 8080},
+                    {"name": "https", "port": 443, "targetPort": 8443},
+                    {"name": "tcp", "port": port, "targetPort": port},
+                ],
+            }
+        }
+        spec["tcp"] = {"echo": {"gateway": used[0], "port": port, "destination": {"host": "echo", "port": 2701}}}
+    return spec
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=specs())
 def test_generated_specs_round_trip_byte_identical(
     pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory, spec: dict[str, Any]
