@@ -14,6 +14,7 @@ BUILTIN: tuple[str, ...] = (
     "gateway_split",
     "pilot_filter",
     "namespaces",
+    "passthrough",
     "gitops",
 )
 # every other plugin renders on top of what these produce

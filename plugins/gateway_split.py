@@ -10,6 +10,7 @@ from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
     from gwpipe.errors import Problem
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.spec.load import Spec
 
 NAME = "gateway_split"
@@ -375,3 +376,12 @@ def _reads_secrets(spec: Spec, workload: str, objects: list[RenderedObject]) -> 
         for o in objects
         if any("secrets" in r.get("resources", []) and "list" in r.get("verbs", []) for r in o.obj.get("rules") or [])
     )
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import gateway_split as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

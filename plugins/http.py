@@ -10,6 +10,7 @@ from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
     from gwpipe.errors import Problem
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.spec.load import Spec
 
 NAME = "http"
@@ -329,3 +330,12 @@ def _route(route: dict[str, Any]) -> dict[str, Any]:
         if key in route:
             out[key] = route[key]
     return out
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import http as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

@@ -10,6 +10,7 @@ from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
     from gwpipe.errors import Problem
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.spec.load import Spec
 
 NAME = "logging"
@@ -245,3 +246,12 @@ def _finding(
     return Finding(
         code, "Warning", kind, namespace, name, message, loc.file if loc else spec.file, loc.line if loc else None
     )
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import logging as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

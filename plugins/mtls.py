@@ -10,6 +10,7 @@ from gwpipe.plugins import _istio as istio
 from gwpipe.plugins.tls import gateway_request
 
 if TYPE_CHECKING:
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.model import Resources
     from gwpipe.spec.load import Spec
 
@@ -163,3 +164,12 @@ def gwpipe_modify_resources(spec: Spec, resources: Resources) -> None:
         server["tls"]["mode"] = mtls.get("mode", "MUTUAL")
         server["tls"]["credentialName"] = secret_name(entry)
         request.touch(NAME)
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import mtls as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

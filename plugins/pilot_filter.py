@@ -10,6 +10,7 @@ from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
     from gwpipe.errors import Problem
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.spec.load import Spec
 
 NAME = "pilot_filter"
@@ -278,3 +279,12 @@ def _callouts(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
 def _on(obj: RenderedObject, code: str, message: str, level: str = "Warning") -> Finding:
     r = obj.request
     return Finding(code, level, r.kind, r.namespace or "", r.name, message, obj.path, None)
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import pilot_filter as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

@@ -10,6 +10,7 @@ from gwpipe.plugins import _istio as istio
 from gwpipe.plugins import http, redirect, tls
 
 if TYPE_CHECKING:
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.model import ResourceRequest, Resources
     from gwpipe.spec.load import Spec
 
@@ -203,3 +204,12 @@ def gwpipe_modify_resources(spec: Spec, resources: Resources) -> None:
         request.touch(NAME)
     if problems:
         raise PluginError(*problems)
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import tcp as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

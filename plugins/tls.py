@@ -12,6 +12,7 @@ from gwpipe.model import ResourceRequest, Resources
 from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.spec.load import Spec
 
 NAME = "tls"
@@ -310,3 +311,12 @@ def gateway_request(spec: Spec, resources: Resources, gateway: str, plugin: str)
             )
         )
     return request
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import tls as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

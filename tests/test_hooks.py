@@ -134,6 +134,7 @@ def test_hook_gwpipe_commands() -> None:
         "certs",
         "check",
         "crds",
+        "import",
         "plan",
         "plugins",
         "propose",
@@ -141,6 +142,7 @@ def test_hook_gwpipe_commands() -> None:
         "test",
         "validate",
     ]
+    assert results[0]["import"] == "gwpipe.cli.commands.import_:command"
     assert results[1] == {"status": "gwpipe.plugins.gitops.status:command"}
     assert results[2] == {"extra-hello": "gwpipe_extra_commands:hello"}
 

@@ -10,6 +10,8 @@ _COMMANDS = (
     "check",
     "completion",
     "crds",
+    "import",
+    "import_",
     "init",
     "plan",
     "plugins",
@@ -23,4 +25,5 @@ _COMMANDS = (
 
 @hookimpl
 def gwpipe_commands() -> dict[str, str]:
-    return {name: f"gwpipe.cli.commands.{name}:command" for name in _COMMANDS}
+    names = (*_COMMANDS, *_MODULES)
+    return {name: f"gwpipe.cli.commands.{_MODULES.get(name, name)}:command" for name in names}

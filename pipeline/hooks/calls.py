@@ -60,6 +60,7 @@ def _dict_of(what: str, value_type: type | None, show_type: bool = True) -> Call
 
 
 def _contracts() -> dict[str, Callable[[Any], str | None]]:
+    from gwpipe.importer.model import ImportClaim
     from gwpipe.model import Finding, ResourceRequest
 
     return {
@@ -70,6 +71,7 @@ def _contracts() -> dict[str, Callable[[Any], str | None]]:
         "gwpipe_check": _list_of(Finding, "Finding"),
         "gwpipe_template_folders": _dict_of("dict of prefix to folder", str),
         "gwpipe_commands": _dict_of("dict of command name to 'module:attribute'", str),
+        "gwpipe_import": _list_of(ImportClaim, "ImportClaim"),
     }
 
 

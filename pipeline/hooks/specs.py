@@ -12,6 +12,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from gwpipe.errors import Problem
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.model import Finding, RenderedObject, ResourceRequest, Resources
     from gwpipe.spec.load import Spec
 
@@ -131,4 +132,19 @@ def gwpipe_synced_folders(files: dict[str, bytes]) -> list[str]:
     nothing. Every plugin's folders count (the union); empty lists from all plugins mean the tree
     has no controller objects, and then nothing is a move. The run's plugins are asked: a blocked
     plugin's controller objects are not read.
+    """
+
+
+@hookspec
+def gwpipe_import(objects: list[dict[str, Any]], context: ImportContext) -> list[ImportClaim]:
+    """Claim the existing objects this plugin can express, each with the spec fragment that renders it.
+
+    Called once by ``gwpipe import`` with every object read (files or a cluster), normalised: server
+    fields (status, managedFields, resourceVersion, uid, creationTimestamp, generation, the
+    last-applied annotation) and API defaults stripped, missing namespaces filled in. Return an
+    ImportClaim per object (or part of one: ``fields``) this plugin would render, whose ``spec`` is
+    the fragment of the spec that makes it do so; write the smallest fragment (leave defaults out).
+    The core merges every fragment, renders the result and compares it field by field with the
+    objects read: whatever no claim reproduces is reported as lossy, so a claim never needs to be
+    exact to be safe. Return an empty list when nothing is this plugin's.
     """

@@ -14,6 +14,7 @@ from gwpipe.tree.layout import KUSTOMIZATION, environment_folders, shard_tier
 
 if TYPE_CHECKING:
     from gwpipe.errors import Problem
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.spec.load import Spec
 
 NAME = "gitops"
@@ -374,3 +375,12 @@ def _synced_paths(data: bytes) -> list[str]:
                     found.append(str(entry["path"]).removesuffix("/*"))
         return found
     return []
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import gitops as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

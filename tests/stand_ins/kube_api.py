@@ -23,6 +23,8 @@ from typing import Any
 import yaml
 
 SECRET_PATH = re.compile(r"/api/v1/namespaces/([a-z0-9.-]+)/secrets(?:/([a-z0-9.-]+))?")
+# the documented list API of namespaced resources: /api/v1/namespaces/NS/PLURAL, /apis/GROUP/VERSION/namespaces/NS/PLURAL
+LIST_PATH = re.compile(r"/(?:api/(v1)|apis/([a-z0-9.-]+/[a-z0-9]+))/namespaces/([a-z0-9.-]+)/([a-z]+)")
 CERTIFICATE_PATH = re.compile(r"/apis/cert-manager\.io/v1/namespaces/([a-z0-9.-]+)/certificates/([a-z0-9.-]+)")
 USER = "system:serviceaccount:dev:gwpipe"
 
@@ -106,6 +108,8 @@ class KubeApiStandIn:
     received: list[tuple[str, str]] = field(default_factory=list)
     bodies: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    # served by the list API: (apiVersion, plural) -> objects as stored (with status and server metadata)
+    listed: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     _version: int = 1
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -122,6 +126,64 @@ class KubeApiStandIn:
     def add_certificate(self, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
         self.certificates[(meta["namespace"], meta["name"])] = obj
+
+    def add_object(self, obj: dict[str, Any], plural: str) -> dict[str, Any]:
+        """Store `obj` as the API server would: server metadata, managedFields, a status, defaulted fields."""
+        self._version += 1
+        stored = json.loads(json.dumps(obj))
+        meta = stored["metadata"]
+        meta.update(
+            uid=f"uid-{meta.get('namespace')}-{meta['name']}",
+            resourceVersion=str(self._version),
+            generation=1,
+            creationTimestamp="2026-01-01T00:00:00Z",
+            managedFields=[
+                {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": obj["apiVersion"]}
+            ],
+        )
+        meta.setdefault("annotations", {})["kubectl.kubernetes.io/last-applied-configuration"] = json.dumps(obj)
+        if obj["kind"] == "Service":
+            spec = stored.setdefault("spec", {})
+            spec.setdefault("type", "ClusterIP")
+            spec.update(clusterIP="10.96.0.17", clusterIPs=["10.96.0.17"], ipFamilies=["IPv4"])
+            spec.update(ipFamilyPolicy="SingleStack", sessionAffinity="None", internalTrafficPolicy="Cluster")
+            for port in spec.get("ports", []):
+                port.setdefault("protocol", "TCP")
+        if obj["kind"] == "Deployment":
+            spec = stored.setdefault("spec", {})
+            spec.setdefault("replicas", 1)
+            spec.update(progressDeadlineSeconds=600, revisionHistoryLimit=10)
+            spec["template"]["spec"].update(
+                dnsPolicy="ClusterFirst", restartPolicy="Always", schedulerName="default-scheduler"
+            )
+            for container in spec["template"]["spec"].get("containers", []):
+                container.update(terminationMessagePath="/dev/termination-log", terminationMessagePolicy="File")
+        stored["status"] = {"observedGeneration": 1}
+        self.listed.setdefault((obj["apiVersion"], plural), []).append(stored)
+        return stored
+
+    def _list(self, api: str, namespace: str, plural: str) -> tuple[int, dict[str, Any]]:
+        group = api.rpartition("/")[0]
+        if not any(a.rpartition("/")[0] == group for a, _ in self.listed):
+            return 404, status(404, "NotFound", "the server could not find the requested resource")
+        items = []
+        kind = ""
+        # every served version of a group lists the same objects (the API server converts between them)
+        stored = [
+            o for (a, p), objs in self.listed.items() if a.rpartition("/")[0] == group and p == plural for o in objs
+        ]
+        for obj in stored:
+            kind = obj["kind"]
+            if obj["metadata"].get("namespace") == namespace:
+                # list items carry neither kind nor apiVersion: the list's own kind names them
+                items.append({k: v for k, v in obj.items() if k not in ("kind", "apiVersion")})
+        list_kind = f"{kind or plural.capitalize().rstrip('s')}List"
+        return 200, {
+            "kind": list_kind,
+            "apiVersion": api,
+            "metadata": {"resourceVersion": str(self._version)},
+            "items": items,
+        }
 
     def secret_data(self, namespace: str, name: str) -> dict[str, bytes]:
         return {k: base64.b64decode(v) for k, v in self.secrets[(namespace, name)].get("data", {}).items()}
@@ -173,6 +235,11 @@ class KubeApiStandIn:
         if match and self.cert_manager:
             return self._certificate(method, *match.groups())
         match = SECRET_PATH.fullmatch(path)
+        if match is None and method == "GET":
+            listing = LIST_PATH.fullmatch(path)
+            if listing:
+                core, group_version, namespace, plural = listing.groups()
+                return self._list(core or group_version, namespace, plural)
         if match:
             return self._secrets(method, match.group(1), match.group(2), body, "dryRun=All" in query)
         return 404, status(404, "NotFound", "the server could not find the requested resource")
