@@ -10,8 +10,6 @@ _COMMANDS = (
     "check",
     "completion",
     "crds",
-    "import",
-    "import_",
     "init",
     "plan",
     "plugins",
@@ -21,6 +19,8 @@ _COMMANDS = (
     "test",
     "validate",
 )
+# `import` is a Python keyword: its module is import_
+_MODULES = {"import": "import_"}
 
 
 @hookimpl
