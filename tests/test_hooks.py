@@ -138,6 +138,7 @@ def test_hook_gwpipe_commands() -> None:
         "plugins",
         "propose",
         "render",
+        "schema",
         "test",
         "validate",
     ]
