@@ -139,6 +139,7 @@ def test_hook_gwpipe_commands() -> None:
         "plugins",
         "propose",
         "render",
+        "schema",
         "test",
         "validate",
     ]
