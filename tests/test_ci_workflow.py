@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 import sysconfig
@@ -99,20 +101,33 @@ def test_a_branch_is_refused_as_the_pinned_ref(ci: dict[str, Any]) -> None:
     ]
 
 
+def install(ci: dict[str, Any]) -> str:
+    """Run the install step once per module; the installed console script."""
+    if "gwpipe" not in ci:
+        ci["specs"].mkdir(exist_ok=True)
+        installed = step(ci, "install")
+        assert installed.returncode == 0, installed.stderr
+        assert installed.stdout.splitlines()[-1] == "gwpipe, version 0.1.0"
+        ci["gwpipe"] = str(ci["venv"] / "bin" / "gwpipe")
+    return str(ci["gwpipe"])
+
+
+def fleet(gwpipe: str, folder: Path) -> None:
+    """Two environments from `gwpipe init`, rendered into `rendered/` and committed."""
+    folder.mkdir(exist_ok=True)
+    assert run([gwpipe, "init", "--env", "dev", "--env", "prod", "--namespace", "shop"], folder).returncode == 0
+    assert run([gwpipe, "render", "--all", "--out", "rendered"], folder).returncode == 0
+    git(folder, "init", "-q")
+    git(folder, "add", "-A")
+    git(folder, "commit", "-qm", "fleet")
+
+
 def test_the_steps_install_validate_and_check_a_fleet(ci: dict[str, Any]) -> None:
-    ci["specs"].mkdir(exist_ok=True)
-    installed = step(ci, "install")
-    assert installed.returncode == 0, installed.stderr
-    assert installed.stdout.splitlines()[-1] == "gwpipe, version 0.1.0"
-    gwpipe = str(ci["venv"] / "bin" / "gwpipe")
+    gwpipe = install(ci)
     located = run([str(ci["venv"] / "bin" / "python"), "-c", "import gwpipe; print(gwpipe.__file__)"], ci["base"])
     assert located.stdout.startswith(str(ci["venv"])), "gwpipe must come from the clean clone, not this worktree"
     specs = ci["specs"]
-    assert run([gwpipe, "init", "--env", "dev", "--env", "prod", "--namespace", "shop"], specs).returncode == 0
-    assert run([gwpipe, "render", "--all", "--out", "rendered"], specs).returncode == 0
-    git(specs, "init", "-q")
-    git(specs, "add", "-A")
-    git(specs, "commit", "-qm", "fleet")
+    fleet(gwpipe, specs)
 
     validated = step(ci, "validate")
     assert (validated.returncode, validated.stdout.splitlines()) == (0, ["dev: valid", "prod: valid"])
@@ -134,11 +149,13 @@ def test_the_steps_install_validate_and_check_a_fleet(ci: dict[str, Any]) -> Non
 @pytest.mark.xfail(not PLAN_MARKDOWN, reason="`gwpipe plan -o markdown` comes with the plan review work", strict=True)
 def test_the_plan_step_writes_the_markdown_plan_and_the_comment_step_posts_it(ci: dict[str, Any]) -> None:
     if not (ci["specs"] / ".git").is_dir():
-        test_the_steps_install_validate_and_check_a_fleet(ci)
+        test_the_steps_install_validate_and_check_a_fleet(ci)  # run alone: the fleet and its stale commit first
     planned = step(ci, "plan")
     assert planned.returncode == 0, planned.stderr
     plan = (ci["specs"] / ci["env"]["GWPIPE_PLAN_FILE"]).read_text()
-    assert "dev" in plan and "8080" in plan
+    # the weight-free change of this fleet: dev's route moved from port 80 to 8080
+    assert "dev" in plan
+    assert "8080" in plan
     assert planned.stdout == plan
     assert Path(ci["env"]["GITHUB_STEP_SUMMARY"]).read_text() == plan
     for _ in range(2):
@@ -147,3 +164,20 @@ def test_the_plan_step_writes_the_markdown_plan_and_the_comment_step_posts_it(ci
     body = f"pr comment 42 --body-file {ci['env']['GWPIPE_PLAN_FILE']}"
     # first run: no comment to edit, one is created; second run: the comment is edited in place
     assert calls == [f"{body} --edit-last", body, f"{body} --edit-last"]
+
+
+def test_the_pre_commit_hooks_entries_run_as_documented(ci: dict[str, Any], tmp_path: Path) -> None:
+    gwpipe = install(ci)
+    fleet(gwpipe, tmp_path)
+    hooks = {hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert re.search(hooks["gwpipe-validate"]["files"], "environments/dev.yaml")
+    env = {**ci["env"], "PATH": f"{ci['venv'] / 'bin'}{os.pathsep}{ci['env']['PATH']}"}
+    validate = run(shlex.split(hooks["gwpipe-validate"]["entry"]), tmp_path, env)
+    assert (validate.returncode, validate.stdout.splitlines()) == (0, ["dev: valid", "prod: valid"])
+    # pre-commit appends the hook's `args` (the header of .pre-commit-hooks.yaml shows --repo rendered)
+    check = run([*shlex.split(hooks["gwpipe-check"]["entry"]), "--repo", "rendered"], tmp_path, env)
+    assert (check.returncode, check.stdout.splitlines()) == (0, ["dev: up to date", "prod: up to date"])
+    (tmp_path / "environments" / "prod.yaml").write_text("namespace: Not_A_Label\n")
+    broken = run(shlex.split(hooks["gwpipe-validate"]["entry"]), tmp_path, env)
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("error: environments/prod.yaml:")

@@ -20,10 +20,13 @@ HOOKS = REPO / ".pre-commit-hooks.yaml"
 
 
 def workflow_commands() -> list[list[str]]:
+    """gwpipe command lines of the workflow's steps, without shell redirections (`--version` is no command)."""
     workflow: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
     lines = [line.strip() for step in steps for line in str(step.get("run", "")).splitlines()]
-    return [shlex.split(line) for line in lines if line.startswith("gwpipe ")]
+    return [
+        shlex.split(line.split(" > ")[0]) for line in lines if line.startswith("gwpipe ") and "--version" not in line
+    ]
 
 
 def hook_commands() -> list[list[str]]:
@@ -34,12 +37,10 @@ def hook_commands() -> list[list[str]]:
 def test_workflow_runs_validate_plan_and_check_on_pull_requests() -> None:
     workflow: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as true
-    assert [c[:3] for c in workflow_commands()] == [
-        ["gwpipe", "validate", "--all"],
-        ["gwpipe", "plan", "--all"],
-        ["gwpipe", "check", "--all"],
-    ]
-    assert workflow["permissions"] == {"contents": "read"}
+    assert [c[:2] for c in workflow_commands()] == [["gwpipe", "validate"], ["gwpipe", "plan"], ["gwpipe", "check"]]
+    assert workflow_commands()[1][-2:] == ["-o", "markdown"]
+    # the plan comment is the only thing the job writes
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
 
 
 def test_hooks_are_validate_and_check() -> None:
@@ -51,7 +52,17 @@ def test_hooks_are_validate_and_check() -> None:
     assert hooks[1]["stages"] == ["pre-push"]
 
 
-@pytest.mark.parametrize("argv", workflow_commands() + hook_commands(), ids=shlex.join)
+# `plan -o markdown` comes with the plan review work; until it is there, its probe must fail
+PLAN_MARKDOWN = "markdown" in CliRunner().invoke(main, ["plan", "--help"]).output
+PROBES = [
+    pytest.param(argv, marks=pytest.mark.xfail(not PLAN_MARKDOWN, reason="no plan -o markdown yet", strict=True))
+    if "markdown" in argv
+    else argv
+    for argv in workflow_commands() + hook_commands()
+]
+
+
+@pytest.mark.parametrize("argv", PROBES, ids=lambda argv: shlex.join(argv))
 def test_each_command_and_its_options_exist(argv: list[str]) -> None:
     assert argv[0] == "gwpipe"
     gwpipe = shutil.which("gwpipe")
