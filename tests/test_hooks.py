@@ -135,6 +135,7 @@ def test_hook_gwpipe_commands() -> None:
         "check",
         "crds",
         "import",
+        "init",
         "plan",
         "plugins",
         "propose",
@@ -253,7 +254,20 @@ def test_modify_resources_order_is_the_registry_then_third_parties_then_trylast(
     )
     impls = [i.plugin_name for i in reversed(pm.hook.gwpipe_modify_resources.get_hookimpls())]
     # built-ins in registry order, the others in the order given (entry points: by name), trylast ones last
-    assert impls == ["first", "tls", "redirect", "mtls", "tcp", "logging", "b", "a", "last", "gitops", "objects"]
+    assert impls == [
+        "first",
+        "tls",
+        "redirect",
+        "mtls",
+        "tcp",
+        "logging",
+        "namespaces",
+        "b",
+        "a",
+        "last",
+        "gitops",
+        "objects",
+    ]
     pipeline = Pipeline(Options(), pm=pm)
     pipeline.plan(pipeline.load(write_spec(tmp_path, SPEC), tmp_path))
     assert calls == ["first", "b", "a", "last"]

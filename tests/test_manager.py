@@ -95,8 +95,15 @@ def test_results_are_checked_against_the_hook_contract() -> None:
     pm.register(_Nothing(), name="nothing")
     results = pm.hook.gwpipe_check(spec=_spec(), objects=[])
     # None counts as empty: pluggy leaves it out
-    assert [owner(r) for r in results] == ["secrets", "logging", "gateway_split", "pilot_filter", "gitops"]
-    assert results == [[]] * 5
+    assert [owner(r) for r in results] == [
+        "secrets",
+        "logging",
+        "gateway_split",
+        "pilot_filter",
+        "namespaces",
+        "gitops",
+    ]
+    assert results == [[]] * 6
     pm.register(_Tuple(), name="tuple")
     with pytest.raises(PluginError) as info:
         pm.hook.gwpipe_check(spec=_spec(), objects=[])

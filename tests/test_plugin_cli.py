@@ -37,7 +37,7 @@ def test_trace_prints_one_line_per_implementation_call(cwd: Path) -> None:
     assert ("gwpipe_spec_schema", "http") in calls
     assert ("gwpipe_check", "schema") in calls
     modify = [plugin for hook, plugin in calls if hook == "gwpipe_modify_resources"]
-    assert modify == ["tls", "redirect", "mtls", "tcp", "logging", "gitops", "objects"]
+    assert modify == ["tls", "redirect", "mtls", "tcp", "logging", "namespaces", "gitops", "objects"]
     quiet = gwpipe(cwd, "render", "dev", "--out", "out2")
     assert "trace:" not in quiet.stderr
 
