@@ -234,6 +234,10 @@ class Freshness:
         digest = input_digest(pipeline, spec)
         return not self.force and self.record.is_up_to_date(spec.name, digest, self.trees), digest
 
+    def objects(self, env: str) -> int:
+        """How many objects the recorded render of `env` had."""
+        return self.record.objects(env)
+
     def still_current(self, head: str | None, envs: Iterable[str]) -> bool:
         """True when `envs` hold at `head` the trees they held at the HEAD this was read at."""
         if head == self.head:
@@ -243,19 +247,42 @@ class Freshness:
         return all(now.get(k) is not None and now.get(k) == self.trees.get(k) for k in keys)
 
 
+class LazyFreshness(Freshness):
+    """`Freshness` of a repository opened only when first asked: a spec error stops a run before git runs."""
+
+    def __init__(self, repo_path: Path, force: bool) -> None:  # the parent's state is made when first asked
+        self.repo_path, self.force = repo_path, force
+        self.opened: Freshness | None = None
+
+    def _open(self) -> Freshness:
+        if self.opened is None:
+            import git
+
+            try:
+                repo = git.Repo(self.repo_path)
+            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+                self.opened = Freshness(None, None, None, force=self.force)
+                return self.opened
+            try:
+                head: str | None = str(git.SymbolicReference.dereference_recursive(repo, "HEAD"))
+            except ValueError:
+                head = None  # an unborn branch: nothing is up to date
+            self.opened = Freshness(repo.git, Path(repo.git_dir), head, force=self.force)
+        return self.opened
+
+    def is_up_to_date(self, pipeline: Pipeline, spec: Spec) -> tuple[bool, str | None]:
+        return self._open().is_up_to_date(pipeline, spec)
+
+    def still_current(self, head: str | None, envs: Iterable[str]) -> bool:
+        return self._open().still_current(head, envs)
+
+    def objects(self, env: str) -> int:
+        return self._open().objects(env)
+
+
 def open_freshness(repo_path: Path, force: bool = False) -> Freshness:
     """The freshness of the GitOps repository at `repo_path` (its top folder, perhaps not made yet)."""
-    import git
-
-    try:
-        repo = git.Repo(repo_path)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return Freshness(None, None, None, force=force)
-    try:
-        head: str | None = str(git.SymbolicReference.dereference_recursive(repo, "HEAD"))
-    except ValueError:
-        head = None  # an unborn branch: nothing is up to date
-    return Freshness(repo.git, Path(repo.git_dir), head, force=force)
+    return LazyFreshness(repo_path, force)
 
 
 def record_rendered(git: Any, git_dir: Path, head: str | None, rendered: dict[str, tuple[str | None, int]]) -> None:

@@ -54,11 +54,11 @@ def commit_run(
     else:
         checks = run.pipeline.start_checks(last)
         results = _commit([*run.checked, last], checks, repo_path, options, create, lock_timeout, run)
-    record = run.freshness.record if run.freshness is not None else None
+    freshness = run.freshness
     skipped = [
         Result(
             spec.name,
-            record.objects(spec.name) if record else 0,
+            freshness.objects(spec.name) if freshness else 0,
             TreeChange(),
             None,
             f"{Path(os.path.abspath(repo_path))}/{spec.name}",
