@@ -10,6 +10,7 @@ from gwpipe.plugins import _istio as istio
 
 if TYPE_CHECKING:
     from gwpipe.errors import Problem
+    from gwpipe.importer.model import ImportClaim, ImportContext
     from gwpipe.model import RenderedObject, Resources
     from gwpipe.spec.load import Spec
 
@@ -134,3 +135,12 @@ def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
         for name in written_namespaces([o.request for o in objects])
         if name not in skip and name not in made
     ]
+
+
+@hookimpl
+def gwpipe_import(context: ImportContext) -> list[ImportClaim]:
+    if context.leftovers:
+        return []
+    from gwpipe.plugins.importers import namespaces as importer  # only `gwpipe import` needs it
+
+    return importer.claims(context)

@@ -95,7 +95,18 @@ def test_valid_spec_passes(tmp_path: Path, pm: pluggy.PluginManager) -> None:
 def test_schema_messages(tmp_path: Path, text: str, message: str) -> None:
     pm = create_manager(
         entry_points=False,
-        blocked=["tls", "redirect", "mtls", "tcp", "logging", "gateway_split", "pilot_filter", "namespaces", "passthrough", "gitops"],
+        blocked=[
+            "tls",
+            "redirect",
+            "mtls",
+            "tcp",
+            "logging",
+            "gateway_split",
+            "pilot_filter",
+            "namespaces",
+            "passthrough",
+            "gitops",
+        ],
     )
     [got] = errors(tmp_path, text, pm)
     assert got.split(": ", 1)[1] == message, got

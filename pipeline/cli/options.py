@@ -45,10 +45,15 @@ def plugin_names(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
 
 
-def output(*formats: str, help: str = "Output format for people or for machines.") -> Callable[[F], F]:
-    """`-o/--output FORMAT`: `text` (the default) or `json`, plus `formats`; every command spells it so."""
+def output(
+    *formats: str, help: str = "Output format for people or for machines.", short: bool = True
+) -> Callable[[F], F]:
+    """`-o/--output FORMAT`: `text` (the default) or `json`, plus `formats`; every command spells it so.
+
+    `short=False` only where `-o` already names a file the command writes (`gwpipe import -o FILE`).
+    """
     return click.option(
-        "-o",
+        *(["-o"] if short else []),
         "--output",
         "output",
         type=click.Choice(["text", "json", *formats]),
@@ -73,8 +78,12 @@ def renamed(old: str, new: str, dest: str, **attrs: Any) -> Callable[[F], F]:
 
 def common(func: F) -> F:
     """`-o/--output text|json` and `--debug` (tracebacks, still redacted)."""
-    func = click.option("--debug", is_flag=True, help="Show tracebacks for failures (secrets stay redacted).")(func)
-    return output()(func)
+    return output()(debug(func))
+
+
+def debug(func: F) -> F:
+    """`--debug`: tracebacks for failures, still redacted."""
+    return click.option("--debug", is_flag=True, help="Show tracebacks for failures (secrets stay redacted).")(func)
 
 
 VARIABLES = "gwpipe.variables"

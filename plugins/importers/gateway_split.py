@@ -12,8 +12,20 @@ DEFAULT_WORKLOAD = "istio-ingressgateway"
 INJECT_ANNOTATION = "inject.istio.io/templates"
 
 
+# what the plugin writes beside an injected gateway so that its ServiceAccount may read its TLS Secrets
+SECRET_READER = (("ServiceAccount", ""), ("Role", "rbac.authorization.k8s.io"), ("RoleBinding", "rbac.authorization.k8s.io"))
+
+
 def claims(context: ImportContext) -> list[ImportClaim]:
-    return [ImportClaim(ref, {"workloads": {name: workload}}) for name, (ref, workload) in _found(context).items()]
+    out = [ImportClaim(ref, {"workloads": {name: workload}}) for name, (ref, workload) in _found(context).items()]
+    for name, (_ref, workload) in _found(context).items():
+        if workload["install"]["form"] != "injection":
+            continue
+        for kind, group in SECRET_READER:
+            obj = context.find(kind, workload["namespace"], name)
+            if obj is not None and context.api_group(obj) == group:
+                out.append(ImportClaim(common.ref_of(obj), {}))
+    return out
 
 
 def found_workloads(context: ImportContext) -> dict[str, dict[str, Any]]:

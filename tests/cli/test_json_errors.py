@@ -34,6 +34,7 @@ FAILING: dict[str, tuple[list[str], int, str]] = {
     "check": (["check", "bad"], 1, ".gwpipe/gitops"),
     "crds diff": (["crds", "diff", "1.x", "1.30"], 2, "OLD"),
     "crds list": (["crds", "list", "bad"], 2, SPEC),
+    "import": (["import", "missing.yaml", "--env", "x", "-o", "x.yaml"], 2, "missing.yaml"),
     "plan": (["plan", "bad"], 2, SPEC),
     "plugins": (["plugins", "--block", "tsl"], 2, "--block"),
     "propose": (["propose", "bad", "--remote", "/nowhere"], 2, SPEC),
@@ -67,7 +68,8 @@ def test_every_command_with_json_output_reports_failures_as_error_objects(cwd: P
     }  # type: ignore[attr-defined]
     assert with_json == set(FAILING)
     for path, (args, status, where) in FAILING.items():
-        result = gwpipe(cwd, *args, "-o", "json", ARGOCD_AUTH_TOKEN="not-a-real-token")
+        # `gwpipe import -o FILE` names the spec it writes; its format is `--output` alone
+        result = gwpipe(cwd, *args, "--output", "json", ARGOCD_AUTH_TOKEN="not-a-real-token")
         errors = failed_json(result, status)
         if where == SPEC:
             assert errors == [BAD_ERROR], path

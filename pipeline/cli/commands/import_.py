@@ -33,7 +33,8 @@ CLUSTER_PREFIX = "cluster:"
 @click.option("--kubeconfig", default=None, help="Kubeconfig file for cluster: (default: $KUBECONFIG, ~/.kube/config).")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds per Kubernetes API request.")
 @options.plugins
-@options.common
+@options.output(short=False)
+@options.debug
 def command(
     sources: tuple[str, ...],
     environment: str,
