@@ -133,6 +133,7 @@ def test_hook_gwpipe_commands() -> None:
         "analyze",
         "certs",
         "check",
+        "completion",
         "crds",
         "plan",
         "plugins",
