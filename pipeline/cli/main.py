@@ -350,7 +350,9 @@ def run() -> None:
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, _interrupted)
     try:
-        main(complete_var=COMPLETE_VAR)  # one variable whatever the program is called (`python -m gwpipe` too)
+        # one completion variable whatever the program is called (`python -m gwpipe` too); `main.main`, not
+        # `main()`: one frame fewer for the invoke wrapper's one more, so a template's recursion ends as before
+        main.main(complete_var=COMPLETE_VAR)
         status: object = 0
     except SystemExit as exc:
         status = exc.code
