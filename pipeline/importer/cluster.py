@@ -17,7 +17,12 @@ RESOURCES = (
     ("cert-manager.io", "v1", "certificates"),
     ("apps", "v1", "deployments"),
     ("", "v1", "services"),
+    ("", "v1", "serviceaccounts"),
+    ("rbac.authorization.k8s.io", "v1", "roles"),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings"),
 )
+# the core group's typed list calls, by plural
+CORE_LISTS = {"services": "list_namespaced_service", "serviceaccounts": "list_namespaced_service_account"}
 
 
 def read_cluster(
@@ -52,7 +57,7 @@ def _lister(cluster: Any, group: str, version: str, namespace: str, plural: str)
                     group, version, namespace, plural, _request_timeout=_request_timeout
                 )
                 return found if isinstance(found, dict) else {}
-            response = cluster.core().list_namespaced_service(
+            response = getattr(cluster.core(), CORE_LISTS[plural])(
                 namespace, _preload_content=False, _request_timeout=_request_timeout
             )
         except ApiException as exc:

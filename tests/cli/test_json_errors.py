@@ -144,8 +144,8 @@ def test_a_git_error_names_the_repository(cwd: Path) -> None:
 
 
 def test_errors_before_the_command_runs_honour_json_too(cwd: Path) -> None:
-    [unknown] = failed_json(gwpipe(cwd, "render", "dev", "--output=json", "--frobnicate"), 2)
-    assert (unknown["where"], unknown["message"]) == (None, "No such option '--frobnicate'.")
+    [unknown] = failed_json(gwpipe(cwd, "render", "dev", "--output=json", "--zzzz-unknown"), 2)
+    assert (unknown["where"], unknown["message"]) == (None, "No such option '--zzzz-unknown'.")
     [missing] = failed_json(gwpipe(cwd, "certs", "dev", "dev", "-ojson"), 2)
     assert (missing["where"], missing["message"]) == ("--out", "Missing option '--out'.")
     assert "Usage: " in gwpipe(cwd, "certs", "dev", "dev", "-ojson").stderr

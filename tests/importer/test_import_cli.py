@@ -228,6 +228,9 @@ PLURALS = {
     "Service": "services",
     "Gateway": "gateways",
     "VirtualService": "virtualservices",
+    "ServiceAccount": "serviceaccounts",
+    "Role": "roles",
+    "RoleBinding": "rolebindings",
 }
 
 
@@ -261,7 +264,10 @@ def test_cluster_form_strips_defaulted_fields_of_an_injected_gateway(tmp_path: P
     assert sorted(report["expressed"]) == [
         "Deployment istioinaction/my-user-gateway-injected",
         "Gateway istioinaction/echo-tcp-gateway",
+        "Role istioinaction/my-user-gateway-injected",
+        "RoleBinding istioinaction/my-user-gateway-injected",
         "Service istioinaction/my-user-gateway-injected",
+        "ServiceAccount istioinaction/my-user-gateway-injected",
         "VirtualService istioinaction/tcp-echo-vs-from-gw",
     ]
     spec = yaml.safe_load((tmp_path / "injected.yaml").read_text(encoding="utf-8"))
