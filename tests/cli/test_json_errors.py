@@ -35,6 +35,7 @@ FAILING: dict[str, tuple[list[str], int, str]] = {
     "crds diff": (["crds", "diff", "1.x", "1.30"], 2, "OLD"),
     "crds list": (["crds", "list", "bad"], 2, SPEC),
     "import": (["import", "missing.yaml", "--env", "x", "-o", "x.yaml"], 2, "missing.yaml"),
+    "init": (["init", "--env", "prod", "--domain", "bad_domain"], 2, "--domain 'bad_domain'"),
     "plan": (["plan", "bad"], 2, SPEC),
     "plugins": (["plugins", "--block", "tsl"], 2, "--block"),
     "propose": (["propose", "bad", "--remote", "/nowhere"], 2, SPEC),
