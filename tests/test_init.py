@@ -42,15 +42,20 @@ def test_init_writes_a_base_and_three_environments_that_render(tmp_path: Path) -
     base = yaml.safe_load((folder / "_base.yaml").read_text())
     assert base["namespaces"] == {"create": "manifests", "existing": ["istio-system"]}
     assert base["gitops"] == {"repoURL": "https://git.example.com/gitops.git", "flux": {}}
+    assert list(base["hosts"]) == ["www.${domain}"]
+    assert {env: yaml.safe_load((folder / f"{env}.yaml").read_text()) for env in ("dev", "prod")} == {
+        "dev": {"extends": "_base.yaml", "vars": {"domain": "dev.example.com"}},
+        "prod": {"extends": "_base.yaml", "vars": {"domain": "example.com"}},
+    }
+    pipeline = Pipeline(Options(), pm=create_manager(entry_points=False))
     hosts = {
-        env: list(yaml.safe_load((folder / f"{env}.yaml").read_text())["hosts"]) for env in ("dev", "staging", "prod")
+        env: list(pipeline.load(folder / f"{env}.yaml", folder).data["hosts"]) for env in ("dev", "staging", "prod")
     }
     assert hosts == {
         "dev": ["www.dev.example.com"],
         "staging": ["www.staging.example.com"],
         "prod": ["www.example.com"],
     }
-    pipeline = Pipeline(Options(), pm=create_manager(entry_points=False))
     bundle = pipeline.build(pipeline.load(folder / "prod.yaml", folder))
     assert sorted(o.ref for o in bundle.objects) == [
         "Certificate istio-system/www-credential",
@@ -72,9 +77,9 @@ def test_without_an_issuer_hosts_are_plain_http(tmp_path: Path) -> None:
         "files": ["environments/_base.yaml", "environments/dev.yaml"],
         "objects": {"dev": 2},
     }
-    dev = yaml.safe_load((tmp_path / "environments" / "dev.yaml").read_text())
-    assert dev["hosts"] == {
-        "www.dev.example.com": {
+    base = yaml.safe_load((tmp_path / "environments" / "_base.yaml").read_text())
+    assert base["hosts"] == {
+        "www.${domain}": {
             "gateway": "public",
             "virtualService": "www",
             "routes": [{"destination": {"host": "web", "port": 80}}],

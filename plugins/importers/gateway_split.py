@@ -13,7 +13,11 @@ INJECT_ANNOTATION = "inject.istio.io/templates"
 
 
 # what the plugin writes beside an injected gateway so that its ServiceAccount may read its TLS Secrets
-SECRET_READER = (("ServiceAccount", ""), ("Role", "rbac.authorization.k8s.io"), ("RoleBinding", "rbac.authorization.k8s.io"))
+SECRET_READER = (
+    ("ServiceAccount", ""),
+    ("Role", "rbac.authorization.k8s.io"),
+    ("RoleBinding", "rbac.authorization.k8s.io"),
+)
 
 
 def claims(context: ImportContext) -> list[ImportClaim]:

@@ -41,7 +41,7 @@ def _q(value: str) -> str:
 
 def base_text(fleet: Fleet) -> str:
     lines = [
-        "# Settings every environment shares; each environment file `extends` this one and adds its hosts.",
+        "# Settings every environment shares; each environment file `extends` this one and sets `vars`.",
         "# Files whose name starts with '_' are bases, never rendered on their own. Keys: docs/spec.md.",
         f"namespace: {_q(fleet.namespace)}            # where the Gateways and VirtualServices go",
         "namespaces:",
@@ -53,6 +53,7 @@ def base_text(fleet: Fleet) -> str:
     ]
     if fleet.gitops:
         lines += ["gitops:", f"  repoURL: {_q(fleet.gitops_url or '')}", f"  {fleet.gitops}: {{}}"]
+    lines += host_lines(fleet)
     return "\n".join(lines) + "\n"
 
 
@@ -61,15 +62,21 @@ def environment_domain(env: str, domain: str) -> str:
 
 
 def environment_text(fleet: Fleet, env: str) -> str:
-    # SWITCH-TO-VARS: hosts are keyed by name, so each environment spells out its own host here. Once specs
-    # have variables, write `vars: {domain: ...}` in each environment, move the host (as `www.${domain}`)
-    # into _base.yaml, and keep only the `vars` block in this file.
-    host = f"www.{environment_domain(env, fleet.domain)}"
+    """What differs per environment: its domain, as the variable the base's host names use."""
     lines = [
-        f"# The {env} environment: what differs from _base.yaml. Render it with `gwpipe render {env}`.",
+        f"# The {env} environment: what differs from {BASE}. Render it with `gwpipe render {env}`.",
         f"extends: {BASE}",
+        "vars:",
+        f"  domain: {_q(environment_domain(env, fleet.domain))}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def host_lines(fleet: Fleet) -> list[str]:
+    """The shared host, named through the `domain` variable each environment sets."""
+    lines = [
         "hosts:",
-        f"  {host}:",
+        '  "www.${domain}":',
         f"    gateway: {fleet.gateway}",
         "    virtualService: www",
     ]
@@ -84,7 +91,7 @@ def environment_text(fleet: Fleet, env: str) -> str:
             f"        issuerRef: {{name: {_q(fleet.issuer)}, kind: ClusterIssuer}}",
             "        issuerType: acme",
         ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def scaffold(fleet: Fleet) -> dict[str, str]:
