@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gwpipe.errors import Problem, SpecError
-from gwpipe.spec.variables import VARS_KEY, RenamedLocations, Variable, resolve
+from gwpipe.spec.variables import VARS_KEY, Variable, renamed_locations, resolve
 from gwpipe.spec.yamlload import LazyLocations, Location, Path_, format_path, load_yaml_file
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -156,7 +156,7 @@ def load_spec(
     spec.variables = resolved.variables
     spec.variable_uses = resolved.uses
     if resolved.renamed:
-        spec.locations = RenamedLocations(merged.locations, resolved.renamed)
+        spec.locations = renamed_locations(merged.locations, resolved.renamed)
     return spec
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,7 @@ import yaml
 
 from gwpipe.checks.secrets import find_secrets
 from gwpipe.errors import Problem, SpecError
-from gwpipe.spec.yamlload import Location, Path_
+from gwpipe.spec.yamlload import LazyLocations, Location, Path_
 
 VARS_KEY = "vars"
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -252,30 +252,13 @@ class _Resolver:
         return value
 
 
-class RenamedLocations(Mapping[Path_, Location]):
+def renamed_locations(original: Mapping[Path_, Location], renamed: dict[Path_, str]) -> LazyLocations:
     """The locations of the original data, under the paths of the resolved data; worked out on first use."""
 
-    def __init__(self, original: Mapping[Path_, Location], renamed: dict[Path_, str]) -> None:
-        self._original = original
-        self._renamed = renamed
-        self._table: dict[Path_, Location] | None = None
+    def translate(path: Path_) -> Path_:
+        return tuple(renamed.get(path[: i + 1], part) for i, part in enumerate(path))
 
-    def _resolved(self) -> dict[Path_, Location]:
-        if self._table is None:
-            self._table = {self.translate(path): loc for path, loc in self._original.items()}
-        return self._table
-
-    def translate(self, path: Path_) -> Path_:
-        return tuple(self._renamed.get(path[: i + 1], part) for i, part in enumerate(path))
-
-    def __getitem__(self, path: Path_) -> Location:
-        return self._resolved()[path]
-
-    def __iter__(self) -> Iterator[Path_]:
-        return iter(self._resolved())
-
-    def __len__(self) -> int:
-        return len(self._resolved())
+    return LazyLocations(lambda: {translate(path): loc for path, loc in original.items()})
 
 
 def scalar_text(value: Any) -> str:
