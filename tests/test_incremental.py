@@ -295,3 +295,16 @@ def test_a_live_crd_source_is_never_up_to_date(tmp_path: Path) -> None:
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "dev.yaml").write_text(GOOD + "checks:\n  crds: ['cluster:']\n")
     assert _pm_digest(tmp_path) is None
+
+
+def test_plan_skips_up_to_date_environments_unless_their_folder_was_edited(fleet: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:  # up to date by its record: no environment is rendered
+        patch.setattr(Pipeline, "build", lambda *_: pytest.fail("rendered an up-to-date environment"))
+        planned = run("plan", "--all", "--exit-code")
+    assert (planned.exit_code, planned.stdout) == (0, "dev: no changes\nprod: no changes\n"), planned.stderr
+    # an uncommitted hand edit is not in the record's tree: that environment is planned in full
+    edited = next((fleet / ".gwpipe" / "gitops" / "prod").rglob("gateway-*.yaml"))
+    edited.write_bytes(edited.read_bytes() + b"# hand edit\n")
+    replanned = run("plan", "--all", "--exit-code")
+    assert replanned.exit_code == 3, replanned.stderr
+    assert replanned.stdout.startswith("dev: no changes\nprod: 0 to add, 1 to change, 0 to remove\n")

@@ -52,17 +52,26 @@ def command(
     _set_common(debug, output)
     with failures():
         from gwpipe.git.message import pull_request_body
+        from gwpipe.incremental import open_freshness
         from gwpipe.routes.behaviour import add_route_changes
         from gwpipe.tree.files import read_tree
-        from gwpipe.tree.plan import compute_plan
+        from gwpipe.tree.plan import IngressPlan, compute_plan
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(blocked, templates)
         root = repo or DEFAULT_REPO
         base_branch, base_sha = _base_of(root) if output == "markdown" else (None, None)
+        # an environment recorded as rendered from these very inputs, whose folder nobody edited since,
+        # has nothing to plan; the pull-request body needs the render's files, so markdown always renders
+        freshness = open_freshness(root) if output != "markdown" else None
+        edited = _edited_folders(root) if freshness is not None else set()
         plans, bodies = [], []
         for path, spec_root in specs:
-            bundle = pipeline.build(pipeline.load(path, spec_root))
+            spec = pipeline.load(path, spec_root)
+            if freshness is not None and spec.name not in edited and freshness.is_up_to_date(pipeline, spec)[0]:
+                plans.append(IngressPlan(spec.name))
+                continue
+            bundle = pipeline.build(spec)
             previous = read_tree(root / bundle.spec.name)
             parsed = {obj.path: obj.obj for obj in bundle.objects}  # the render's own parse of its files
             plan = compute_plan(bundle.spec.name, previous, bundle.files, base_branch, base_sha, bundle.plugins, parsed)
@@ -81,6 +90,20 @@ def command(
                     click.echo(ingress_plan.to_diff(), nl=False)
     if exit_code and any(not p.empty for p in plans):
         sys.exit(CHANGES_PRESENT)
+
+
+def _edited_folders(root: Path) -> set[str]:
+    """Top folders of the repository with uncommitted changes: the record speaks only for committed trees."""
+    import git
+
+    try:
+        status = git.Repo(root).git.status("--porcelain", "-z", "--untracked-files=all")
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError):
+        return set()
+    # -z: entries "XY path", a rename's old path following as a bare path; both readings of each entry are
+    # kept, since a name too many only means that environment is planned in full
+    entries = [entry for entry in status.split("\0") if entry]
+    return {entry[3:].split("/", 1)[0] for entry in entries} | {entry.split("/", 1)[0] for entry in entries}
 
 
 def _base_of(root: Path) -> tuple[str | None, str | None]:
