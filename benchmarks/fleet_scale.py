@@ -6,6 +6,7 @@ beside a GitOps repository. Each line is the fastest of REPEAT rounds, each comm
   no-change   `render --all` again, nothing changed
   one-change  `render --all` after one route of one host in one environment changed (committed)
   plan        `plan --all` with everything rendered
+  plan-change `plan --all` after one route of one host in one environment changed, before rendering it
   check       `check --all` with everything rendered and the specs committed
 Usage: python benchmarks/fleet_scale.py [--dir DIR] [--repeat R] [ENVS [HOSTS]]   (default 50 200, R=3)
 --dir puts both repositories there (default: the system temp folder), e.g. --dir /dev/shm.
@@ -88,7 +89,7 @@ def main() -> None:
         f"fleet: {args.envs} environments x {args.hosts} hosts; workspace: {args.dir or tempfile.gettempdir()}; "
         f"render arguments: {' '.join(EXTRA_ARGS) or 'none'}; best of {args.repeat}"
     )
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in ("fresh", "no-change", "one-change", "plan", "check")}
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in ("fresh", "no-change", "one-change", "plan", "plan-change", "check")}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         specs, gitops = Path(tmp) / "specs", Path(tmp) / "gitops"
         make_specs(specs, args.envs, args.hosts)
@@ -101,12 +102,13 @@ def main() -> None:
             times["plan"].append(gwpipe(specs, "plan", "--all", "--repo", str(gitops)))
             times["check"].append(gwpipe(specs, "check", "--all", "--repo", str(gitops)))
             change_one_host(specs, args.envs, round_number)
+            times["plan-change"].append(gwpipe(specs, "plan", "--all", "--repo", str(gitops)))
             times["one-change"].append(gwpipe(specs, *render))
     fresh_wall, fresh_cpu = min(w for w, _c in times["fresh"]), min(c for _w, c in times["fresh"])
     for name, runs in times.items():
         wall, cpu = min(w for w, _c in runs), min(c for _w, c in runs)
         print(
-            f"{name:<10} wall_s={wall:.2f} ratio_to_fresh={wall / fresh_wall:.2f} "
+            f"{name:<11} wall_s={wall:.2f} ratio_to_fresh={wall / fresh_wall:.2f} "
             f"cpu_s={cpu:.2f} cpu_ratio={cpu / fresh_cpu:.2f}",
             flush=True,
         )
