@@ -82,8 +82,24 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_json_findings_with_file_and_line() -> None:
-    code, out, _ = invoke(str(BUNDLES / "gateway-no-workload.yaml"), "--output", "json")
+def empty_inventory(tmp_path: Path) -> str:
+    """An inventory with nothing in it: the cluster holds what the files hold, and the workload analyzers run."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text("inventory: []\n")
+    return str(path)
+
+
+def test_files_alone_skip_the_analyzers_that_need_the_cluster(tmp_path: Path) -> None:
+    # as `istioctl analyze --use-kube=false`: Pods and Services in the files do not make a cluster
+    path = str(BUNDLES / "gateway-no-workload.yaml")
+    assert invoke(path, "-o", "json") == (0, "[]\n", "")
+    assert invoke(path, "-o", "json", "--inventory", empty_inventory(tmp_path))[0] == 1
+
+
+def test_json_findings_with_file_and_line(tmp_path: Path) -> None:
+    code, out, _ = invoke(
+        str(BUNDLES / "gateway-no-workload.yaml"), "--output", "json", "--inventory", empty_inventory(tmp_path)
+    )
     assert code == 1
     found = json.loads(out)
     assert found == [
@@ -102,8 +118,10 @@ def test_json_findings_with_file_and_line() -> None:
     ]
 
 
-def test_sarif_structure() -> None:
-    code, out, _ = invoke(str(BUNDLES), "--output", "sarif", "--fail-on", "Info")
+def test_sarif_structure(tmp_path: Path) -> None:
+    code, out, _ = invoke(
+        str(BUNDLES), "--output", "sarif", "--fail-on", "Info", "--inventory", empty_inventory(tmp_path)
+    )
     assert code == 1
     log = json.loads(out)
     jsonschema.validate(log, SARIF_REQUIRED)
@@ -113,17 +131,20 @@ def test_sarif_structure() -> None:
     assert {"IST0101", "IST0145", "IST0162"} <= {r["ruleId"] for r in log["runs"][0]["results"]}
 
 
-def test_fail_on_threshold_and_valid_input() -> None:
+def test_fail_on_threshold_and_valid_input(tmp_path: Path) -> None:
     warning_only = str(BUNDLES / "gateway-bad-port.yaml")
-    assert invoke(warning_only)[0] == 0
-    assert invoke(warning_only, "--fail-on", "Warning")[0] == 1
+    inventory = empty_inventory(tmp_path)
+    assert invoke(warning_only, "--inventory", inventory)[0] == 0
+    assert invoke(warning_only, "--inventory", inventory, "--fail-on", "Warning")[0] == 1
     code, out, _ = invoke(str(BUNDLES / "valid-tls-redirect.yaml"), "--fail-on", "Info")
     assert (code, out) == (0, "no findings\n")
 
 
-def test_suppress_flag_and_bad_suppress() -> None:
+def test_suppress_flag_and_bad_suppress(tmp_path: Path) -> None:
     path = str(BUNDLES / "gateway-no-workload.yaml")
-    assert invoke(path, "--suppress", "IST0101=Gateway default/*")[0] == 0
+    inventory = empty_inventory(tmp_path)
+    assert invoke(path, "--inventory", inventory)[0] == 1
+    assert invoke(path, "--inventory", inventory, "--suppress", "IST0101=Gateway default/*")[0] == 0
     code, _, err = invoke(path, "--suppress", "IST0101")
     assert code == 2
     assert re.fullmatch(r"error: --suppress: expected CODE=Kind namespace/name \(globs allowed\), got 'IST0101'\n", err)
@@ -137,8 +158,9 @@ def test_istio_version_flag(tmp_path: Path) -> None:
     )
     path = tmp_path / "g.yaml"
     path.write_text(text)
-    assert invoke(str(path), "--istio-version", "1.24")[0] == 1
-    assert invoke(str(path), "--istio-version", "1.25")[0] == 0
+    inventory = empty_inventory(tmp_path)
+    assert invoke(str(path), "--inventory", inventory, "--istio-version", "1.24")[0] == 1
+    assert invoke(str(path), "--inventory", inventory, "--istio-version", "1.25")[0] == 0
     code, _, err = invoke(str(path), "--istio-version", "latest")
     assert (code, err) == (2, "error: --istio-version: expected a minor version such as 1.24, got 'latest'\n")
 
@@ -175,8 +197,8 @@ def test_parse_error_contract(tmp_path: Path) -> None:
     assert (code, err) == (2, f"error: {tmp_path / 'missing.yaml'}: no such file or folder\n")
 
 
-def test_text_output_line() -> None:
-    code, out, _ = invoke(str(BUNDLES / "gateway-bad-port.yaml"))
+def test_text_output_line(tmp_path: Path) -> None:
+    code, out, _ = invoke(str(BUNDLES / "gateway-bad-port.yaml"), "--inventory", empty_inventory(tmp_path))
     assert code == 0
     assert re.fullmatch(
         r".*gateway-bad-port\.yaml:\d+: IST0162 \(Warning\) Gateway default/httpbin-gateway: The gateway is "

@@ -43,9 +43,26 @@ def _line_of(text: str, needle: str) -> int:
     return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
+def _inventory(tmp_path: Path, entries: str) -> str:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(f"inventory: {entries}\n", encoding="utf-8")
+    return str(path)
+
+
+INGRESS_WORKLOAD = (
+    "[{kind: Workload, namespace: istio-system, name: istio-ingressgateway, labels: {istio: ingressgateway}, "
+    "ports: [{port: 443}]}]"
+)
+
+
+def test_files_alone_assume_no_gateway_workload_and_skip_its_analyzers(tmp_path: Path) -> None:
+    # istioctl analyze --use-kube=false adds no default ingress gateway and skips the selector and Secret analyzers
+    assert _analyze(tmp_path, GATEWAY) == (0, ["no findings"])
+
+
 def test_a_valid_gateway_gets_to_the_analyzers(tmp_path: Path) -> None:
-    # istioctl's default ingress gateway runs in istio-system, where the credential Secret is looked for
-    code, lines = _analyze(tmp_path, GATEWAY)
+    # the inventory's ingress gateway runs in istio-system, where the credential Secret is looked for
+    code, lines = _analyze(tmp_path, GATEWAY, "--inventory", _inventory(tmp_path, INGRESS_WORKLOAD))
     assert code == 1
     assert lines == [
         f"{tmp_path / 'in.yaml'}:{_line_of(GATEWAY, 'mode: SIMPLE')}: IST0101 (Error) Gateway shop/public: "
@@ -54,8 +71,8 @@ def test_a_valid_gateway_gets_to_the_analyzers(tmp_path: Path) -> None:
     ]
 
 
-def test_without_the_default_gateway_no_workload_carries_the_selector(tmp_path: Path) -> None:
-    code, lines = _analyze(tmp_path, GATEWAY, "--no-default-gateway")
+def test_with_an_empty_inventory_no_workload_carries_the_selector(tmp_path: Path) -> None:
+    code, lines = _analyze(tmp_path, GATEWAY, "--inventory", _inventory(tmp_path, "[]"))
     assert code == 1
     assert lines == [
         f"{tmp_path / 'in.yaml'}:{_line_of(GATEWAY, 'istio: ingressgateway')}: IST0101 (Error) Gateway shop/public: "
@@ -210,7 +227,7 @@ spec:
     )
     text = GATEWAY.replace("mode: SIMPLE", "mode: STRICT")
     assert _analyze(tmp_path, text)[0] == 1
-    _, lines = _analyze(tmp_path, text, "--crds", str(crd.parent), "--no-default-gateway")
+    _, lines = _analyze(tmp_path, text, "--crds", str(crd.parent), "--inventory", _inventory(tmp_path, "[]"))
     assert [line.split(": ", 1)[1] for line in lines] == [
         'IST0101 (Error) Gateway shop/public: Referenced selector not found: "istio=ingressgateway"'
     ]

@@ -3,7 +3,8 @@
 A table (`tables/<area>.yaml`) has a `wrap` template (the object a case's `spec` goes into), a `scope` (the
 codes its cases judge; findings of other codes belong to other tables) and `cases`. A case has an `id`, the
 `covers` list (codes and rule ids it is a boundary case for), the Istio `source` its expectation follows, a
-`spec` (wrapped) and/or `extra` manifests, optional `inventory`, `version`, `default_gateway`, and `expect`:
+`spec` (wrapped) and/or `extra` manifests, optional `inventory` (added to the table's `cluster`), `cluster` (replaces it), `files_only` (no cluster: as
+`gwpipe analyze` without `--inventory`, which skips the workload analyzers), `version`, and `expect`:
 `accepted`, or a list of findings. A finding is `CODE [KEY] [@dotted.path] [!Level] [on=Kind ns/name]`: the
 KEY is the admission rule id, `schema:<dotted field>` for a structural error, `cel:<dotted field>` for a CEL
 rule (GWP0100), or IST0101's reference type. A path names a key holding dots as `headers["@a.b"]`.
@@ -112,7 +113,8 @@ def load_cases() -> list[Case]:
                     frozenset(table["scope"]),
                     str(raw.get("resource") or resource),
                     () if expect == "accepted" else tuple(parse_expected(str(e)) for e in expect),
-                    {k: raw[k] for k in ("inventory", "version", "default_gateway") if k in raw},
+                    {"cluster": table.get("cluster")}
+                    | {k: raw[k] for k in ("inventory", "cluster", "files_only", "version") if k in raw},
                 )
             )
     return cases
@@ -135,15 +137,16 @@ def run_case(case: Case, workdir: Path) -> tuple[list[Finding], ManifestSet]:
     path.write_text(case.text, encoding="utf-8")
     version = tuple(int(p) for p in str(case.options.get("version", "1.28")).split("."))
     manifests = ManifestSet(load_manifests(path, "default"))
+    files_only = bool(case.options.get("files_only"))
     structure = structure_findings(manifests, (version[0], version[1]), [])
     findings = analyze(
         manifests,
-        list(case.options.get("inventory") or []),
+        [] if files_only else list(case.options.get("cluster") or []) + list(case.options.get("inventory") or []),
         (version[0], version[1]),
         None,
         NOW,
         structure=structure,
-        default_ingress=bool(case.options.get("default_gateway", True)),
+        workloads=not files_only and (case.options.get("cluster") is not None or "inventory" in case.options),
     )
     return [f for f in findings if f.code in case.scope], manifests
 

@@ -22,12 +22,6 @@ DEFAULT_GATEWAY_PORTS = (
     {"name": "http2", "port": 80, "targetPort": 8080},
     {"name": "https", "port": 443, "targetPort": 8443},
 )
-# what `istioctl analyze` adds when it reads files (AddDefaultResources): a pod and a Service in the istio
-# namespace with label istio=ingressgateway, TCP ports 80, 443, 31400 and 15443 mapped to themselves
-DEFAULT_INGRESS_NAMESPACE = "istio-system"
-DEFAULT_INGRESS_NAME = "istio-ingressgateway"
-DEFAULT_INGRESS_LABELS = {"istio": "ingressgateway"}
-DEFAULT_INGRESS_PORTS = (80, 443, 31400, 15443)
 # profiles whose ingress gateway is on unless a component turns it off
 _INGRESS_PROFILES = {"default", "demo", "preview"}
 _CA_ISSUER_TYPES = ("ca", "selfSigned", "vault")
@@ -294,24 +288,3 @@ def check_inventory(entries: Any, where: Callable[[tuple[str | int, ...]], str])
             if key in e and not isinstance(e[key], list):
                 problems.append(f"{where((i, key))}: expected list")
     return problems
-
-
-def default_ingress_inventory() -> list[dict[str, Any]]:
-    """istioctl's default ingress gateway as inventory: pods and a Service that are no declared backend."""
-    return [
-        {
-            "kind": "Workload",
-            "namespace": DEFAULT_INGRESS_NAMESPACE,
-            "name": DEFAULT_INGRESS_NAME,
-            "labels": dict(DEFAULT_INGRESS_LABELS),
-            "ports": [{"port": p, "targetPort": p, "protocol": "TCP"} for p in DEFAULT_INGRESS_PORTS],
-            "origin": f"istioctl's default ingress gateway {DEFAULT_INGRESS_NAMESPACE}/{DEFAULT_INGRESS_NAME}",
-        }
-    ]
-
-
-def defines_default_ingress(cluster: Cluster) -> bool:
-    """The inputs already hold istioctl's default ingress workload: its pods or its Service in istio-system."""
-    if cluster.pods.matching(DEFAULT_INGRESS_LABELS, DEFAULT_INGRESS_NAMESPACE):
-        return True
-    return any(s.name == DEFAULT_INGRESS_NAME for s in cluster.services_in(DEFAULT_INGRESS_NAMESPACE))

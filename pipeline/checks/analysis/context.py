@@ -35,5 +35,7 @@ class Context(Reporter):
     manifests: ManifestSet
     cluster: Cluster
     version: tuple[int, int]
+    # whether the cluster picture holds Pods, Services and Secrets (see `analyze`)
+    workloads: bool = True
     now: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
     findings: list[Finding] = field(default_factory=list)

@@ -10,7 +10,7 @@ from gwpipe.checks.analysis.analyzers.gateways import check_gateways
 from gwpipe.checks.analysis.analyzers.jwtclaims import check_jwt_claim_routes
 from gwpipe.checks.analysis.analyzers.telemetry import check_telemetries
 from gwpipe.checks.analysis.analyzers.virtualservices import check_virtual_services
-from gwpipe.checks.analysis.cluster import build_cluster, default_ingress_inventory, defines_default_ingress
+from gwpipe.checks.analysis.cluster import build_cluster
 from gwpipe.checks.analysis.context import Context, Reporter
 from gwpipe.checks.analysis.manifests import Manifest, ManifestSet
 from gwpipe.checks.analysis.rules.gateway import check_gateway
@@ -52,7 +52,7 @@ def analyze(
     now: datetime.datetime | None = None,
     services_declared: bool = True,
     structure: tuple[list[Finding], set[int]] | None = None,
-    default_ingress: bool = False,
+    workloads: bool = True,
 ) -> list[Finding]:
     """Every admission-rule and analyzer finding for the set, deduplicated, sorted, suppressions applied.
 
@@ -60,13 +60,12 @@ def analyze(
     `gwpipe analyze`); a render's own gateway Services do not, only inventory Services do.
     `structure`: the schema findings and the ids of the manifests with a structural error (`structure_findings`);
     rules and analyzers say nothing about those objects, whose fields may not mean what they read as.
-    `default_ingress`: add istioctl's default ingress gateway (`default_ingress_inventory`) unless the set or
-    the inventory already holds that workload, as `istioctl analyze` does for files.
+    `workloads`: run the analyzers that need the cluster's Pods, Services and Secrets (gateway and telemetry
+    selectors, gateway ports, credentials and conflicts, destination hosts, JWT claim routes). `istioctl analyze
+    --use-kube=false` skips them on files, whatever kinds the files hold; a render or an inventory knows them.
     """
     cluster = build_cluster(manifests, inventory, services_declared)
-    if default_ingress and not defines_default_ingress(cluster):
-        cluster = build_cluster(manifests, inventory + default_ingress_inventory(), services_declared)
-    ctx = Context(manifests, cluster, version)
+    ctx = Context(manifests, cluster, version, workloads=workloads)
     if now is not None:
         ctx.now = now
     invalid = structure[1] if structure is not None else set()

@@ -43,7 +43,7 @@ def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
     findings = []
     for m in messages:
         obj = by_object.get((m.kind, m.namespace, m.name))
-        # istioctl names its own additions (the default ingress gateway it assumes) by no file of the tree
+        # a message about an object istioctl did not read from the tree (its own defaults) has no file
         file = obj.path if obj is not None else None
         findings.append(Finding(m.code, m.level, m.kind, m.namespace, m.name, f"istioctl: {m.message}", file, m.line))
     return findings

@@ -44,15 +44,10 @@ from gwpipe.cli import options
     "inventory",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="YAML mapping with an `inventory` list of Pods, Services, Secrets and Workloads in the cluster.",
+    help="YAML mapping with an `inventory` list of Pods, Services, Secrets and Workloads in the cluster; "
+    "with it, the analyzers that need them run (as istioctl against a cluster).",
 )
 @click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that name none.")
-@click.option(
-    "--no-default-gateway",
-    "no_default_gateway",
-    is_flag=True,
-    help="Do not add istioctl's default ingress gateway (istio-system/istio-ingressgateway, istio=ingressgateway).",
-)
 @click.option("--debug", is_flag=True, help="Show tracebacks for failures.")
 def command(
     paths: tuple[str, ...],
@@ -63,7 +58,6 @@ def command(
     crds: tuple[str, ...],
     inventory: str | None,
     namespace: str,
-    no_default_gateway: bool,
     debug: bool,
 ) -> None:
     """Check manifest files (or folders of *.yaml): schemas first, then Istio's admission rules and analyzers."""
@@ -72,7 +66,7 @@ def command(
 
     _set_common(debug, "json" if output == "json" else "text")
     with failures():
-        findings = _run(list(paths), suppress, istio_version, crds, inventory, namespace, not no_default_gateway)
+        findings = _run(list(paths), suppress, istio_version, crds, inventory, namespace)
         _print(findings, output)
     if any(level_at_least(f.level, fail_on) for f in findings):
         raise SystemExit(1)
@@ -85,7 +79,6 @@ def _run(
     crds: tuple[str, ...],
     inventory: str | None,
     namespace: str,
-    default_gateway: bool = True,
 ) -> list[Any]:
     import re
 
@@ -112,8 +105,10 @@ def _run(
     entries = _inventory(inventory) if inventory else []
     manifests = ManifestSet(m for f in input_files(paths) for m in load_manifests(f, namespace))
     structure = structure_findings(manifests, version, sources)
+    # as `istioctl analyze --use-kube=false`: without an inventory the files do not describe the cluster's
+    # workloads, even when they hold Pods or Services, so the analyzers that need them do not run
     findings: list[Any] = analyze(
-        manifests, entries, version, rules, structure=structure, default_ingress=default_gateway
+        manifests, entries, version, rules, structure=structure, workloads=inventory is not None
     )
     return findings
 

@@ -45,7 +45,7 @@ def port_number(server: dict[str, Any]) -> int | None:
 def check_gateways(ctx: Context) -> None:
     gateways = ctx.manifests.of("Gateway")
     ports_by_selector: dict[str, tuple[set[int], set[int]]] = {}
-    for m in gateways:
+    for m in gateways if ctx.workloads else []:
         selector = gateway_selector(m)
         pods = ctx.cluster.pods.matching(selector)
         if not pods:
@@ -58,7 +58,8 @@ def check_gateways(ctx: Context) -> None:
             ports_by_selector[key] = _service_ports(ctx, pods)
         _check_ports(ctx, m, selector, *ports_by_selector[key])
         _check_credentials(ctx, m, sorted({ctx.cluster.pods.namespace_of(i) for i in pods}))
-    _check_conflicts(ctx, gateways)
+    if ctx.workloads:
+        _check_conflicts(ctx, gateways)
     _check_duplicate_certificates(ctx, gateways)
 
 

@@ -30,7 +30,7 @@ def claim_key(m: Manifest) -> str | None:
 
 def check_jwt_claim_routes(ctx: Context) -> None:
     routing = [(m, key) for m in ctx.manifests.of("VirtualService") if (key := claim_key(m)) is not None]
-    if not routing:
+    if not routing or not ctx.workloads:
         return
     # an absent selector is the empty selector, which selects every pod
     authn: dict[str, list[dict[str, str]]] = {}

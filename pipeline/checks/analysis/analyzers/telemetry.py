@@ -52,7 +52,8 @@ def check_telemetries(ctx: Context) -> None:
                     f"without a workload selector ({names}); only the oldest applies.",
                     ("spec",),
                 )
-    _check_selectors(ctx, telemetries)
+    if ctx.workloads:
+        _check_selectors(ctx, telemetries)
 
 
 def _check_selectors(ctx: Context, telemetries: list[Manifest]) -> None:

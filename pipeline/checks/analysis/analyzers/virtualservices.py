@@ -36,7 +36,8 @@ def _hosts(m: Manifest) -> list[str]:
 def check_virtual_services(ctx: Context) -> None:
     services = ctx.manifests.of("VirtualService")
     _check_gateway_refs(ctx, services)
-    _check_destinations(ctx, services)
+    if ctx.workloads:
+        _check_destinations(ctx, services)
     _check_subsets(ctx, services)
     _check_ingress_subsets(ctx, services)
     _check_mesh_conflicts(ctx, services)
