@@ -89,7 +89,9 @@ def main() -> None:
         f"fleet: {args.envs} environments x {args.hosts} hosts; workspace: {args.dir or tempfile.gettempdir()}; "
         f"render arguments: {' '.join(EXTRA_ARGS) or 'none'}; best of {args.repeat}"
     )
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in ("fresh", "no-change", "one-change", "plan", "plan-change", "check")}
+    times: dict[str, list[tuple[float, float]]] = {
+        k: [] for k in ("fresh", "no-change", "one-change", "plan", "plan-change", "check")
+    }
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         specs, gitops = Path(tmp) / "specs", Path(tmp) / "gitops"
         make_specs(specs, args.envs, args.hosts)
