@@ -165,7 +165,7 @@ def gwpipe_resources(spec: Spec) -> list[ResourceRequest]:
 
 
 def _ports(workload: dict[str, Any]) -> list[dict[str, Any]]:
-    """Service ports with protocol spelt out: analyzers ignore ports without it (istio-rules §2.1)."""
+    """Service ports with protocol spelt out: analyzers ignore ports without it (Istio skips them)."""
     out = []
     for port in workload["ports"]:
         item = {"name": port["name"], "port": port["port"], "protocol": port.get("protocol", "TCP")}
