@@ -19,3 +19,14 @@ def test_a_removed_objects_name_cannot_add_trailer_lines() -> None:
         "",
         "removed: Service shop/x\\nSigned-off-by: evil",
     ]
+
+
+def test_a_pull_request_body_without_a_base_names_none() -> None:
+    from gwpipe.git.message import pull_request_body
+    from gwpipe.tree.plan import compute_plan
+
+    plan = compute_plan("dev", {}, {"shop/a.yaml": b"kind: ConfigMap\nmetadata: {name: a, namespace: shop}\n"})
+    body = pull_request_body(plan, {"shop/a.yaml": b"x"})
+    assert "None" not in body.split("<!--")[0]  # the marker keeps its machine-readable fields
+    assert "\n---\nProposed by gwpipe: branch `gwpipe/dev-" in body
+    assert body.split("\n---\n", 1)[1].splitlines()[0].endswith("`.")

@@ -70,8 +70,10 @@ def pull_request_body(plan: IngressPlan, files: dict[str, bytes]) -> str:
     from gwpipe.tree.plan import COMMENT_LIMIT
 
     branch = proposal_branch(plan.environment, files)
+    # a plan of a folder that is no git checkout has no base to name
+    base = f" against `{plan.base_branch}` at `{plan.base_sha}`" if plan.base_branch and plan.base_sha else ""
     footer = (
-        f"\n---\nProposed by gwpipe: branch `{branch}` against `{plan.base_branch}` at `{plan.base_sha}`.\n"
+        f"\n---\nProposed by gwpipe: branch `{branch}`{base}.\n"
         f"<!-- gwpipe: environment={plan.environment} base={plan.base_sha} tree={tree_hash(files)} -->\n"
     )
     return clean_message(plan.to_markdown(limit=COMMENT_LIMIT - len(footer) - 100) + footer)
