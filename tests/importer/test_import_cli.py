@@ -182,6 +182,11 @@ def test_missing_and_unreadable_inputs_are_located_errors(tmp_path: Path) -> Non
         ["error: latin1.yaml: cannot be read: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"],
     )
     assert not (tmp_path / "shop.yaml").exists()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "comments.yaml").write_text("# nothing yet\n---\n")
+    done = gwpipe(tmp_path, "import", "empty", "--env", "shop", "-o", "shop.yaml")
+    assert (done.returncode, done.stderr.splitlines()) == (2, ["error: empty: no Kubernetes objects to import"])
+    assert not (tmp_path / "shop.yaml").exists()
 
 
 @pytest.fixture

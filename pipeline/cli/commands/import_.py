@@ -72,6 +72,9 @@ def command(
         else:
             raw = [obj for obj, _where in read_manifests(list(sources))]
             default_namespace = namespaces[0] if namespaces else "default"
+        if not raw:  # an empty spec would "round-trip" nothing and look like success
+            where = f"{sources[0]} (namespaces {', '.join(namespaces)})" if clusters else ", ".join(sources)
+            raise UsageError(Problem(where, "no Kubernetes objects to import"))
         if not out.parent.is_dir():
             raise UsageError(Problem(str(out), "its folder does not exist"))
         result = import_objects(
