@@ -59,6 +59,8 @@ def ci(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "GWPIPE_GIT_URL": f"file://localhost{source}",
         "GWPIPE_REF": TAG,
         "PIP_NO_DEPS": "1",
+        # the test environment has gwpipe installed too (visible through _deps.pth): install the clone anyway
+        "PIP_IGNORE_INSTALLED": "1",
         "PIP_NO_INDEX": "1",
         "PIP_NO_BUILD_ISOLATION": "0",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
