@@ -38,11 +38,9 @@ def plugin_names(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     """Shell completion for `--block`: every plugin it accepts (entry points included), essential ones left out."""
     from click.shell_completion import CompletionItem
 
-    from gwpipe.hooks.manager import ESSENTIAL_CORE, known_names
-    from gwpipe.plugins import ESSENTIAL
+    from gwpipe.hooks.manager import blockable_names
 
-    names = [n for n in known_names() if n not in ESSENTIAL | ESSENTIAL_CORE]
-    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+    return [CompletionItem(name) for name in blockable_names() if name.startswith(incomplete)]
 
 
 def output(

@@ -118,9 +118,7 @@ class GitopsRepo:
             raise GitError(
                 Problem(str(lock), "another git process seems to be running (index.lock exists); remove it if none is")
             )
-        # no optional locks: a `git status` that dies (disk full, file-size limit) must not leave index.lock
-        status = self.git.status("--porcelain", "--untracked-files=all", "-z", env={"GIT_OPTIONAL_LOCKS": "0"})
-        dirty = sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})
+        dirty = uncommitted_paths(self.git)
         if dirty:
             shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
             raise GitError(
@@ -374,3 +372,13 @@ def _pack_order(name: str) -> tuple[int, str]:
     suffixes = (".keep", ".pack", ".rev", ".idx")
     rank = next((i + 1 for i, s in enumerate(suffixes) if name.startswith("pack") and name.endswith(s)), 0)
     return rank, name
+
+
+def uncommitted_paths(git_cmd: Any) -> list[str]:
+    """Paths of the working tree with uncommitted changes, untracked files included (a rename: both paths)."""
+    # no optional locks: a `git status` that dies (disk full, file-size limit) must not leave index.lock,
+    # and a read-only command (plan) must not take it
+    status = git_cmd.status(
+        "--porcelain", "--untracked-files=all", "--no-renames", "-z", env={"GIT_OPTIONAL_LOCKS": "0"}
+    )
+    return sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})

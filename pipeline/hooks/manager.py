@@ -63,6 +63,11 @@ def known_names() -> list[str]:
     return [*builtin_names(), *(ep.name for ep in _entry_points())]
 
 
+def blockable_names() -> list[str]:
+    """The names `--block` accepts and may really block: every known plugin but the essential ones."""
+    return [name for name in known_names() if name not in ESSENTIAL | ESSENTIAL_CORE]
+
+
 def create_manager(
     blocked: Iterable[str] = (), entry_points: bool = True, plugins: Iterable[tuple[str, object]] = ()
 ) -> pluggy.PluginManager:

@@ -96,14 +96,13 @@ def _edited_folders(root: Path) -> set[str]:
     """Top folders of the repository with uncommitted changes: the record speaks only for committed trees."""
     import git
 
+    from gwpipe.git.repo import uncommitted_paths
+
     try:
-        status = git.Repo(root).git.status("--porcelain", "-z", "--untracked-files=all")
+        paths = uncommitted_paths(git.Repo(root).git)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError):
         return set()
-    # -z: entries "XY path", a rename's old path following as a bare path; both readings of each entry are
-    # kept, since a name too many only means that environment is planned in full
-    entries = [entry for entry in status.split("\0") if entry]
-    return {entry[3:].split("/", 1)[0] for entry in entries} | {entry.split("/", 1)[0] for entry in entries}
+    return {path.split("/", 1)[0] for path in paths}
 
 
 def _base_of(root: Path) -> tuple[str | None, str | None]:
