@@ -187,7 +187,7 @@ def test_off_parse_back_reads_each_object_alone_and_tojson_is_jinja2s(
 ) -> None:
     from gwpipe.render import environment, parseback
 
-    monkeypatch.setattr(parseback, "_read_together", refuse)
+    monkeypatch.setattr(parseback, "read_many", refuse)
     path = write_spec(tmp_path, SMALL_SPEC, "dev")
 
     def render() -> list[RenderedObject]:

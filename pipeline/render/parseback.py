@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,55 +12,26 @@ from gwpipe.errors import Problem, RenderError
 from gwpipe.model import ResourceRequest
 from gwpipe.render.content import verify_content
 from gwpipe.render.environment import MAX_OBJECT_BYTES, too_large
-from gwpipe.render.readback import Loader
-from gwpipe.spec.fastyaml import load_documents
+from gwpipe.render.readback import READ_ALONE, Loader, read_many
 
 
 def parse_back_all(
     requests: Sequence[ResourceRequest], texts: list[str], sources: Mapping[str, str] | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
-    """`_parse_back` of every text, most of them read together as one YAML stream (the same values, faster).
+    """`_parse_back` of every text, most of them read by `read_many` (the same values, faster).
 
     `sources` maps a request's template name to the file that rendered it, which a dropped value names.
     """
     if not fast.enabled():
         return [_parse_back(request, text, sources) for request, text in zip(requests, texts, strict=True)]
-    together = _read_together(texts)
     out = []
-    for request, text, doc in zip(requests, texts, together, strict=True):
-        if doc is _APART or doc is None:
+    for request, text, doc in zip(requests, texts, read_many(texts), strict=True):
+        if doc is READ_ALONE or doc is None:
             out.append(_parse_back(request, text, sources))  # read alone: any error gets its exact words
         else:
             _check_size(request, text)
             out.append((text, _held_to_plan(request, [doc], sources)))
     return out
-
-
-_APART = object()
-
-
-# a line that starts or ends a document, a directive, or a line break `^` cannot see (YAML 1.1 also
-# breaks lines at CR, NEL, LS and PS): a text holding one is not read within a stream
-_DOCUMENT_BOUNDARY = re.compile(r"^(?:---|\.\.\.)(?:[ \t\n]|$)|^%|[\r\x85\u2028\u2029\ufeff]", re.MULTILINE)
-
-
-def _read_together(texts: list[str]) -> list[Any]:
-    """Each text's one document, read from a single stream, or _APART for texts that must be read alone.
-
-    A text without document markers or directives is exactly one document of a stream when preceded
-    by `---`, and reads the same there as alone; the others, or all of them when the fast reader
-    declines the stream, are left to `_parse_back`.
-    """
-    alone: list[Any] = [_APART] * len(texts)
-    members = [i for i, t in enumerate(texts) if t.endswith("\n") and not _DOCUMENT_BOUNDARY.search(t)]
-    if not members:
-        return alone
-    docs = load_documents("".join(f"---\n{texts[i]}" for i in members))
-    if docs is None or len(docs) != len(members):
-        return alone
-    for i, doc in zip(members, docs, strict=True):
-        alone[i] = doc
-    return alone
 
 
 def _check_size(request: ResourceRequest, text: str) -> None:

@@ -1,14 +1,43 @@
-"""Read rendered objects back from bytes: the fast safe loader, their `Kind namespace/name`, one-line text."""
+"""Read rendered objects back from bytes: the fast safe loader, many texts at once, `Kind namespace/name`."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
 import yaml
 
+from gwpipe.render.blockread import read_block
+from gwpipe.spec.fastyaml import load_documents
+
 # libyaml's parser when PyYAML was built with it (~10x faster), else the pure-Python one
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# a text that `read_many` leaves to the caller, who reads it alone with `Loader`
+READ_ALONE: Any = object()
+
+# what could make a text read differently inside a stream than alone: a document marker or directive,
+# or a line break `^` does not see (YAML 1.1 also breaks lines at CR, NEL, LS and PS), or a BOM
+_NOT_STREAMABLE = re.compile(r"^(?:---|\.\.\.)(?:[ \t\n]|$)|^%|[\r\x85\u2028\u2029\ufeff]", re.MULTILINE)
+
+
+def read_many(texts: list[str]) -> list[Any]:
+    """Each text's one document as `yaml.load(text, Loader)` gives it, or READ_ALONE.
+
+    Texts in the block shape templates write are read line by line (`blockread`); the others that
+    hold no document marker are read together as one YAML stream by the event walk; what both
+    decline (more or fewer than one document, anchors, an error to word) is READ_ALONE.
+    """
+    out = [read_block(text) for text in texts]
+    streamed = [i for i, value in enumerate(out) if value is None and texts[i].endswith("\n")]
+    streamed = [i for i in streamed if not _NOT_STREAMABLE.search(texts[i])]
+    docs = load_documents("".join(f"---\n{texts[i]}" for i in streamed)) if streamed else []
+    if docs is not None and len(docs) == len(streamed):
+        for i, doc in zip(streamed, docs, strict=True):
+            out[i] = doc
+    return [READ_ALONE if value is None else value for value in out]
 
 
 def one_line(text: str) -> str:

@@ -1,23 +1,16 @@
 """Read the objects of the files a plan compares: the render's own parse where it has one, else one fast pass.
 
-`read_objects` gives exactly what `gwpipe.render.readback.load_object` gives file by file: texts
-that read the same inside a YAML stream go through the event walk of `gwpipe.spec.fastyaml` as one
-stream; the others, or all when the walk declines, are read alone with libyaml's loader.
+`read_objects` gives exactly what `gwpipe.render.readback.load_object` gives file by file, through
+`gwpipe.render.readback.read_many`; the texts it declines are read alone with libyaml's loader.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from gwpipe import fast
-from gwpipe.render.readback import load_object, one_line
-from gwpipe.spec.fastyaml import load_documents
-
-# what could make a text read differently inside a stream than alone: a document marker or directive,
-# or a line break `^` does not see (YAML 1.1 also breaks lines at CR, NEL, LS and PS), or a BOM
-_NOT_STREAMABLE = re.compile(r"^(?:---|\.\.\.)(?:[ \t\n]|$)|^%|[\r\x85\u2028\u2029\ufeff]", re.MULTILINE)
+from gwpipe.render.readback import READ_ALONE, load_object, one_line, read_many
 
 
 def read_objects(files: Mapping[str, bytes]) -> dict[str, dict[str, Any] | None]:
@@ -28,18 +21,11 @@ def read_objects(files: Mapping[str, bytes]) -> dict[str, dict[str, Any] | None]
     texts: dict[str, str] = {}
     for path, data in files.items():
         try:
-            text = data.decode("utf-8")
+            texts[path] = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = ""
-        if text.endswith("\n") and not _NOT_STREAMABLE.search(text):
-            texts[path] = text
-        else:
             out[path] = load_object(data)
-    docs = load_documents("".join(f"---\n{t}" for t in texts.values())) if texts else []
-    if docs is None or len(docs) != len(texts):
-        out.update((path, load_object(files[path])) for path in texts)
-    else:
-        out.update((path, doc if isinstance(doc, dict) else None) for path, doc in zip(texts, docs, strict=True))
+    for path, doc in zip(texts, read_many(list(texts.values())), strict=True):
+        out[path] = load_object(files[path]) if doc is READ_ALONE else doc if isinstance(doc, dict) else None
     return out
 
 
