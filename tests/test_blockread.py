@@ -12,9 +12,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gwpipe.render.blockread import read_block
 from gwpipe.render.environment import tojson
 from gwpipe.render.readback import READ_ALONE, read_many
+from gwpipe.spec.blockread import read_block
+from gwpipe.spec.fastyaml import load_documents
+from gwpipe.spec.yamlload import MAX_DEPTH, _clean_scalar
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -103,7 +105,7 @@ def test_every_golden_file_is_read_the_same_and_none_is_declined() -> None:
         ('a: "unterminated\n', False),
         ('a: "x" y\n', False),
         ("a: [1, 2\n", False),
-        ("a: 12:30\n", False),
+        ("a: 12:30\n", True),  # base 60, as YAML 1.1 reads it
         ("a: -\n", False),
     ],
 )
@@ -174,7 +176,26 @@ LINE_PARTS = st.tuples(
     st.sampled_from([0, 0, 1, 2, 2, 3, 4, 6]),
     st.sampled_from(["", "", "- ", "-", "- - ", "-  "]),
     st.sampled_from(
-        ["", "a", "b", "yes", "1", '"q"', '"a b"', "on", "<<", "~", "&x a", "*x", "!!str a", "? a", "a b", "#"]
+        [
+            "",
+            "a",
+            "b",
+            "yes",
+            "1",
+            '"q"',
+            '"a b"',
+            "on",
+            "<<",
+            "~",
+            "&x a",
+            "*x",
+            "!!str a",
+            "? a",
+            "a b",
+            "#",
+            "a${v}",
+            "${v}",
+        ]
     ),
     st.sampled_from([": ", ":", " :", ": ", ":  "]),
     st.sampled_from(
@@ -221,6 +242,16 @@ LINE_PARTS = st.tuples(
             "\t1",
             "{",
             "[]",
+            "${v}",
+            "a${v}.b",
+            "x}",
+            "{a}",
+            "$",
+            "a{b",
+            "https://x.y/z",
+            "a:",
+            "a: b",
+            "2001-12-14 21:59:43.10",
         ]
     ),
 )
@@ -251,3 +282,68 @@ def test_read_many_reads_each_text_as_alone() -> None:
         if value is not READ_ALONE:
             assert same(value, yaml.load(text, Loader=yaml.CSafeLoader))
     assert got[5] == {"kind": "X", "when": datetime.date(2001, 12, 14)}
+
+
+def spec_walk(text: str) -> Any:
+    """What the spec loader's event walk gives (its one document), or None where it declines."""
+    docs = load_documents(text, MAX_DEPTH, _clean_scalar)
+    return docs[0] if docs is not None and len(docs) == 1 else None
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("hosts:\n  a.example.com:\n    routes:\n    - destination:\n        host: web\n        port: 80\n", True),
+        ('namespace: shop\n"preview.${domain}":\n  gateway: public\n', True),
+        ("www.${domain}:\n  routes:\n  - destination:\n      host: web-${env}\n", True),
+        ("a: ${x\n", True),
+        ("repoURL: https://git.example.com/gitops.git\n", True),
+        ("a: 1\na: 2\n", False),  # a duplicate key, which the spec loader reports
+        ("1: a\n", False),  # keys are strings in a spec
+        ("yes: a\n", False),
+        ("a: 0777\n", False),  # an ambiguous number, which the spec loader reports
+        ("a: 1_000\n", False),
+        ("a: [1, 2]\n", False),
+        ('a: {"k": 1}\n', False),
+        ("a: b # note\n", False),
+        ("a: 'x'\n", False),
+        ("a: &x 1\n", False),
+    ],
+)
+def test_spec_mode_edges(text: str, read: bool) -> None:
+    got = read_block(text, _clean_scalar, MAX_DEPTH)
+    assert (got is not None) is read
+    if got is not None:
+        assert same(got, spec_walk(text))
+
+
+def test_spec_mode_declines_past_the_depth_the_walk_allows() -> None:
+    deep = "".join(f"{' ' * (2 * i)}k{i}:\n" for i in range(70)) + " " * 140 + "leaf: 1\n"
+    assert spec_walk(deep) is None
+    assert read_block(deep, _clean_scalar, MAX_DEPTH) is None
+    shallow = "".join(f"{' ' * (2 * i)}k{i}:\n" for i in range(10)) + " " * 20 + "leaf: 1\n"
+    assert same(read_block(shallow, _clean_scalar, MAX_DEPTH), spec_walk(shallow))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(LINE_PARTS, min_size=1, max_size=8))
+def test_spec_mode_reads_what_the_spec_walk_reads_or_declines(parts: list[tuple[int, str, str, str, str]]) -> None:
+    text = "\n".join(
+        " " * indent + dash + (key + colon if key else "") + rest for indent, dash, key, colon, rest in parts
+    )
+    text += "\n"
+    got = read_block(text, _clean_scalar, MAX_DEPTH)
+    if got is not None:
+        assert same(got, spec_walk(text)), text
+
+
+def test_benchmark_specs_are_read_by_lines_the_same_as_by_the_walk() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from render_scale import spec_text
+
+    text = spec_text(50)
+    got = read_block(text, _clean_scalar, MAX_DEPTH)
+    assert got is not None
+    assert same(got, spec_walk(text))

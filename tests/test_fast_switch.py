@@ -166,6 +166,7 @@ def on_both_paths(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) ->
 def test_off_spec_yaml_is_read_by_pyyaml_with_locations(monkeypatch: pytest.MonkeyPatch) -> None:
     from gwpipe.spec import yamlload
 
+    monkeypatch.setattr(yamlload, "read_block", refuse)
     monkeypatch.setattr(yamlload, "load_documents", refuse)
     loaded = on_both_paths(monkeypatch, lambda: yamlload.load_yaml_bytes(b"a:\n  b: 1\n", "x.yaml"))
     assert isinstance(loaded, yamlload.Loaded)

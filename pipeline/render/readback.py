@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from gwpipe.render.blockread import read_block
+from gwpipe.spec.blockread import read_block
 from gwpipe.spec.fastyaml import load_documents
 
 # libyaml's parser when PyYAML was built with it (~10x faster), else the pure-Python one

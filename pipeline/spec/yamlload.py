@@ -12,6 +12,7 @@ import yaml
 from gwpipe import fast
 from gwpipe.errors import Problem, SpecError
 from gwpipe.render.readback import Loader
+from gwpipe.spec.blockread import read_block
 from gwpipe.spec.fastyaml import STR_TAG, load_documents
 
 MIB = 1024 * 1024
@@ -118,9 +119,12 @@ def load_yaml_bytes(raw: bytes, display: str) -> Loaded:
         return _located(text, display, references)
     # the common case, a clean spec, is read in one pass; any rule it might break sends it to the full
     # builder below, which finds the problem (and, for a clean spec, the locations, when first asked)
-    docs = load_documents(text, MAX_DEPTH, _clean_scalar)
-    if docs is not None and len(docs) == 1 and isinstance(docs[0], dict):
-        return Loaded(docs[0], LazyLocations(lambda: _load_located(text, display).locations), references)
+    data = read_block(text, _clean_scalar, MAX_DEPTH)
+    if not isinstance(data, dict):
+        docs = load_documents(text, MAX_DEPTH, _clean_scalar)
+        data = docs[0] if docs is not None and len(docs) == 1 else None
+    if isinstance(data, dict):
+        return Loaded(data, LazyLocations(lambda: _load_located(text, display).locations), references)
     return _located(text, display, references)
 
 
