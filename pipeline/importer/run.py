@@ -22,8 +22,6 @@ from gwpipe.spec.yamlload import load_yaml_file
 # files gwpipe's tree layout writes itself (kustomize's index of a folder): not objects to import
 TREE_ARTEFACT_GROUPS = ("kustomize.config.k8s.io",)
 # the order keys are written in, so imported specs read like hand-written ones
-KEY_ORDER: tuple[str, ...] = ("istio", "namespace", "gatewayRefs", "workloads", "gateways", "hosts", "tcp")
-KEY_ORDER += ("logging", "pilot_filter", "gitops", "passthrough")
 # fields no built-in plugin models, and what would model them
 FIELD_HINTS = {
     "fault": "no built-in plugin models HTTP fault injection (a hosts.*.routes[].fault key would)",
@@ -118,7 +116,7 @@ def import_objects(
             parts.setdefault((claim.ref, prefix), plugin)
     for (ref, _prefix), plugin in parts.items():
         owners.setdefault(ref, plugin)
-    full = ordered(full)
+    full = ordered(full, list(pipeline.schema.schema))
     written = full
     if base is not None:
         base_data = _base_data(base)
@@ -199,8 +197,9 @@ def merge_into(target: dict[str, Any], fragment: dict[str, Any]) -> None:
             target[key] = value
 
 
-def ordered(data: dict[str, Any]) -> dict[str, Any]:
-    head = {k: data[k] for k in KEY_ORDER if k in data}
+def ordered(data: dict[str, Any], key_order: list[str]) -> dict[str, Any]:
+    """`data` with its top-level keys in the spec schema's order: the core's, then each plugin's."""
+    head = {k: data[k] for k in key_order if k in data}
     return {**head, **{k: v for k, v in data.items() if k not in head}}
 
 
