@@ -120,13 +120,36 @@ spec:
       timeout: 5s
 {{- end }}
 """
-# the same objects for kapitan's jinja2 input type, which sees the target's inventory
-KAPITAN_TEMPLATE = (
-    HELM_TEMPLATE.replace(".Values.hosts", "inventory.parameters.hosts")
-    .replace("{{- range inventory.parameters.hosts }}", "{%- for app in inventory.parameters.hosts %}")
-    .replace("{{- end }}", "{%- endfor %}")
-    .replace("{{ . }}", "{{ app }}")
-)
+# the same objects for kapitan's jinja2 input type, which sees the target's inventory and renders with
+# trim_blocks and lstrip_blocks (a line holding only a block tag disappears)
+KAPITAN_TEMPLATE = """\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+{% for app in inventory.parameters.hosts %}
+    - port: {number: 443, name: https-{{ app }}, protocol: HTTPS}
+      hosts: [{{ app }}.bench.example.com]
+      tls: {mode: SIMPLE, credentialName: {{ app }}-credential}
+{% endfor %}
+{% for app in inventory.parameters.hosts %}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: {{ app }}, namespace: bench}
+spec:
+  hosts: [{{ app }}.bench.example.com]
+  gateways: [edge]
+  http:
+    - match: [{uri: {prefix: /api}}]
+      route: [{destination: {host: {{ app }}, port: {number: 8080}}}]
+      timeout: 5s
+{% endfor %}
+"""
+# where each peer writes the objects, below its work folder
+PEER_OUTPUT = {"helm": "out/bench/templates/hosts.yaml", "kapitan": "compiled/bench/hosts.yaml"}
 
 
 def peer_times(hosts: int, base: str | None, repeat: int) -> str:
@@ -143,12 +166,24 @@ def peer_times(hosts: int, base: str | None, repeat: int) -> str:
                 start = time.perf_counter()
                 done = subprocess.run(command, cwd=tmp, capture_output=True)
                 runs.append(time.perf_counter() - start)
+                made = _objects_made(Path(tmp) / PEER_OUTPUT[name]) if done.returncode == 0 else 0
             if done.returncode != 0:
                 parts.append(f"{name}: failed ({done.stderr.decode(errors='replace').strip()[:120]})")
+                break
+            if made != hosts + 1:  # a timing of broken output would be no comparison at all
+                parts.append(f"{name}: failed (wrote {made} objects, expected {hosts + 1})")
                 break
         else:
             parts.append(f"{name}_s={min(runs):.2f}")
     return " ".join(parts)
+
+
+def _objects_made(path: Path) -> int:
+    """How many objects the YAML stream at `path` holds (0 when it is missing or unreadable)."""
+    try:
+        return sum(1 for doc in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if doc)
+    except (OSError, yaml.YAMLError):
+        return 0
 
 
 def _helm_command(folder: Path, apps: list[str]) -> list[str]:
@@ -173,6 +208,7 @@ def _kapitan_command(folder: Path, apps: list[str]) -> list[str]:
         }
     }
     (folder / "inventory" / "targets").mkdir(parents=True)
+    (folder / "inventory" / "classes").mkdir()  # kapitan's default inventory backend needs the folder
     (folder / "inventory" / "targets" / "bench.yml").write_text(yaml.safe_dump(target))
     return ["kapitan", "compile"]
 
