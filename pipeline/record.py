@@ -195,18 +195,27 @@ class Freshness:
     ) -> None:
         self.git, self.head, self.force = git, head, force
         self.record = RenderRecord(git_dir, prefix)
-        self.trees: dict[str, str] = {}
-        if git is not None and self.record.entries:
-            try:
-                self.trees = tree_ids(git, head, self.record.entries)
-            except Exception:  # noqa: BLE001 - any doubt about the trees: render everything
-                self.trees = {}
+        self._trees: dict[str, str] | None = None
+
+    @property
+    def trees(self) -> dict[str, str]:
+        """The recorded folders' tree ids at HEAD, read when an environment first could be up to date."""
+        if self._trees is None:
+            self._trees = {}
+            if self.git is not None and self.record.entries:
+                try:
+                    self._trees = tree_ids(self.git, self.head, self.record.entries)
+                except Exception:  # noqa: BLE001 - any doubt about the trees: render everything
+                    self._trees = {}
+        return self._trees
 
     def is_up_to_date(self, pipeline: Pipeline, spec: Spec) -> tuple[bool, Inputs | None]:
         """(up to date, its inputs) for a loaded spec."""
         inputs = inputs_of(pipeline, spec)
         digest = inputs.digest if inputs is not None else None
-        return not self.force and self.record.is_up_to_date(spec.name, digest, self.trees), inputs
+        recorded = self.record.entries.get(self.record.key(spec.name), {}).get("inputs")
+        fresh = not self.force and digest == recorded and self.record.is_up_to_date(spec.name, digest, self.trees)
+        return fresh, inputs
 
     def unchanged(
         self, pipeline: Pipeline, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
@@ -219,12 +228,14 @@ class Freshness:
         root_dir = Path(os.path.abspath(root)) if root else file.parent  # as load_spec chooses it
         name = environment_name(file)
         recorded = self.record.preload(name)
-        if self.force or recorded is None or not self.record.holds_tree(name, self.trees):
+        if self.force or recorded is None:
             return None
         preload, files, sources = recorded
         if files[0] != os.path.relpath(file, root_dir):  # another spec file (or root) for the same name
             return None
-        return name if preload_digest(pipeline, name, root_dir, files, sources) == preload else None
+        if preload_digest(pipeline, name, root_dir, files, sources) != preload:
+            return None
+        return name if self.record.holds_tree(name, self.trees) else None
 
     def objects(self, env: str) -> int:
         """How many objects the recorded render of `env` had."""
@@ -244,7 +255,8 @@ class Freshness:
 
 
 class LazyFreshness(Freshness):
-    """`Freshness` of a repository opened only when first asked: a spec error stops a run before git runs."""
+    """`Freshness` of a repository opened only when first asked, and git run only when an environment's
+    recorded inputs match: a spec error stops a run before git runs."""
 
     def __init__(self, repo_path: Path, force: bool) -> None:  # the parent's state is made when first asked
         self.repo_path, self.force = repo_path, force
@@ -268,6 +280,10 @@ class LazyFreshness(Freshness):
 
     def is_up_to_date(self, pipeline: Pipeline, spec: Spec) -> tuple[bool, Inputs | None]:
         return self._open().is_up_to_date(pipeline, spec)
+
+    @property
+    def trees(self) -> dict[str, str]:
+        return self._open().trees
 
     def unchanged(
         self, pipeline: Pipeline, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None

@@ -226,3 +226,14 @@ def test_recorded_findings_hold_no_key_material(tmp_path: Path) -> None:
     record = RenderRecord(tmp_path)
     record.update({"dev": Rendered(None, 1, [finding])}, {"dev": "0" * 40}, {})
     assert record.entries == {}  # no inputs, nothing recorded
+
+
+def test_a_spec_error_stops_the_run_before_git_reads_the_trees(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tree ids are read only once some environment's recorded inputs match: dev's do not, and it fails first."""
+    from gwpipe import record
+
+    (fleet / "environments" / "dev.yaml").write_text("extends: _base.yaml\nhosts: [\n")
+    monkeypatch.setattr(record, "tree_ids", lambda *_: pytest.fail("read the trees before the spec error"))
+    failed = run("render", "--all")
+    assert failed.exit_code == 2
+    assert failed.stderr == "error: environments/dev.yaml:3:1: invalid YAML: did not find expected node content\n"
