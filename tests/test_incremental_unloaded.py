@@ -237,3 +237,39 @@ def test_a_spec_error_stops_the_run_before_git_reads_the_trees(fleet: Path, monk
     failed = run("render", "--all")
     assert failed.exit_code == 2
     assert failed.stderr == "error: environments/dev.yaml:3:1: invalid YAML: did not find expected node content\n"
+
+
+def test_folders_a_spec_names_are_read_again_relative_to_its_folder(fleet: Path, loads: list[str]) -> None:
+    """A spec's own template folder and CRD file are recorded by their place in the spec folder, which `check`
+    reads from its export of the specs' commit."""
+    from test_incremental import CRD, _template_override
+
+    specs = fleet / "environments"
+    _template_override(specs)  # environments/overrides/http/gateway.yaml.j2
+    (specs / "crds").mkdir()
+    (specs / "crds" / "widgets.yaml").write_text(CRD)
+    with (specs / "prod.yaml").open("a") as spec:
+        spec.write("templates: overrides\nchecks:\n  crds: [crds/widgets.yaml]\n")
+    assert skipped(run("render", "--all")) == ["dev"]
+    record = json.loads((fleet / ".gwpipe" / "gitops" / ".git" / "gwpipe" / "rendered.json").read_text())
+    assert record["environments"]["prod"]["sources"] == [["root", "overrides"], ["root", "crds/widgets.yaml"]]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(fleet)], check=True)
+    (fleet / ".gitignore").write_text(".gwpipe/\n")
+    git(fleet, "add", "-A")
+    git(fleet, *IDENTITY, "commit", "-q", "-m", "specs")
+    loads.clear()
+    assert skipped(run("render", "--all")) == ["dev", "prod"]
+    checked = run("check", "--all")
+    assert (checked.exit_code, checked.stdout, loads) == (0, "dev: up to date\nprod: up to date\n", [])
+    (specs / "crds" / "widgets.yaml").write_text(CRD.replace("served: true", "served: false"))
+    assert skipped(run("render", "--all")) == ["dev"]
+    override = specs / "overrides" / "http" / "gateway.yaml.j2"
+    override.write_text(override.read_text() + "# another line\n")
+    assert skipped(run("render", "--all")) == ["dev"]
+    assert loads == ["prod.yaml", "prod.yaml"]
+    shutil.rmtree(specs / "overrides")
+    failed = run("render", "--all")
+    assert failed.exit_code == 2
+    assert (
+        failed.stderr == "error: environments/prod.yaml:10:12: templates: template folder not found, got 'overrides'\n"
+    )
