@@ -103,7 +103,8 @@ class Inputs:
 
     `preload` digests what loading reads (the spec file and its bases, by their bytes) instead of the
     data it makes, so that the next run can tell an unchanged environment without loading it; `files`
-    and `sources` say where to read those bytes again (None: nothing to read them by, load every time).
+    and `sources` say where to read those bytes again. A spec not loaded from files below its root
+    has no `preload`: it is loaded every time.
     """
 
     digest: str
@@ -164,11 +165,12 @@ def inputs_of(pipeline: Pipeline, spec: Spec) -> Inputs | None:
         content = _content(path)
         if content is None:
             return None
-        where = Path(os.path.abspath(path))
-        inside = from_spec and where.is_relative_to(root)
-        sources.append(
-            ("root", where.relative_to(root).as_posix(), content) if inside else ("path", str(where), content)
-        )
+        absolute = Path(os.path.abspath(path))
+        # a place the spec names moves with the spec folder (check reads an export of it); the run's own do not
+        if from_spec and absolute.is_relative_to(root):
+            sources.append(("root", absolute.relative_to(root).as_posix(), content))
+        else:
+            sources.append(("path", str(absolute), content))
     digest = _run_inputs(pipeline, spec.name)
     # the merged data covers every base and variable; repr keeps key order and value types apart
     digest.update(repr(spec.data).encode("utf-8", "surrogateescape"))

@@ -58,12 +58,8 @@ def _finding(item: Any) -> Finding | None:
     return Finding(**item)
 
 
-def _relative_paths(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _source_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, list) and len(v) == 2 and _relative_paths(v) for v in value)
+def _strings(value: list[Any]) -> bool:
+    return all(isinstance(v, str) for v in value)
 
 
 class RenderRecord:
@@ -123,10 +119,11 @@ class RenderRecord:
         """The recorded (preload digest, files, sources) of `env`, when all are there and well formed."""
         entry = self.entries.get(self.key(env), {})
         preload, files, sources = entry.get("preload"), entry.get("files"), entry.get("sources")
-        well_formed = isinstance(files, list) and files and _relative_paths(files) and _source_list(sources)
-        if isinstance(preload, str) and isinstance(files, list) and isinstance(sources, list) and well_formed:
-            return preload, files, sources
-        return None
+        if not (isinstance(preload, str) and isinstance(files, list) and files and isinstance(sources, list)):
+            return None
+        if not (_strings(files) and all(isinstance(s, list) and len(s) == 2 and _strings(s) for s in sources)):
+            return None
+        return preload, files, sources
 
     def update(self, rendered: dict[str, Rendered], trees: dict[str, str], loaded: dict[str, Inputs]) -> None:
         """Record each rendered env against its folder's tree id (one without either is forgotten), and for
