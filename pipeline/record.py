@@ -180,6 +180,36 @@ def tree_ids(git: Any, commit: str | None, folders: Iterable[str]) -> dict[str, 
     return found
 
 
+def matching_preload(
+    record: RenderRecord, pipeline: Pipeline, path: str | os.PathLike[str], root: str | os.PathLike[str] | None
+) -> tuple[str, str] | None:
+    """(environment, preload digest) when what the recorded load of the spec at `path` read is unchanged."""
+    from gwpipe.spec.load import environment_name
+
+    file = Path(os.path.abspath(path))
+    root_dir = Path(os.path.abspath(root)) if root else file.parent  # as load_spec chooses it
+    name = environment_name(file)
+    recorded = record.preload(name)
+    if recorded is None:
+        return None
+    preload, files, sources = recorded
+    if files[0] != os.path.relpath(file, root_dir):  # another spec file (or root) for the same name
+        return None
+    return (name, preload) if preload_digest(pipeline, name, root_dir, files, sources) == preload else None
+
+
+def _git_dir(repo_path: Path) -> Path | None:
+    """The git folder of the repository whose top is `repo_path`, found without GitPython (importing it runs git)."""
+    dot = repo_path / ".git"
+    try:
+        if dot.is_dir():
+            return dot
+        text = dot.read_text(encoding="utf-8")  # a worktree's or submodule's `gitdir: PATH`
+    except (OSError, ValueError):
+        return None
+    return repo_path / text[len("gitdir:") :].strip() if text.startswith("gitdir:") else None
+
+
 class Freshness:
     """Which environments of one GitOps repository are up to date at its HEAD, for render, check and plan.
 
@@ -219,20 +249,8 @@ class Freshness:
     ) -> str | None:
         """The environment of the spec at `path` when it is up to date by what its last load read, read
         again without loading it; None when that cannot be told so (then load it and ask `is_up_to_date`)."""
-        from gwpipe.spec.load import environment_name
-
-        file = Path(os.path.abspath(path))
-        root_dir = Path(os.path.abspath(root)) if root else file.parent  # as load_spec chooses it
-        name = environment_name(file)
-        recorded = self.record.preload(name)
-        if self.force or recorded is None:
-            return None
-        preload, files, sources = recorded
-        if files[0] != os.path.relpath(file, root_dir):  # another spec file (or root) for the same name
-            return None
-        if preload_digest(pipeline, name, root_dir, files, sources) != preload:
-            return None
-        return name if self.record.holds_tree(name, self.trees) else None
+        found = None if self.force else matching_preload(self.record, pipeline, path, root)
+        return found[0] if found is not None and self.record.holds_tree(found[0], self.trees) else None
 
     def objects(self, env: str) -> int:
         """How many objects the recorded render of `env` had."""
@@ -258,6 +276,7 @@ class LazyFreshness(Freshness):
     def __init__(self, repo_path: Path, force: bool) -> None:  # the parent's state is made when first asked
         self.repo_path, self.force = repo_path, force
         self.opened: Freshness | None = None
+        self.unopened: RenderRecord | None = None  # the record, read before git is needed
 
     def _open(self) -> Freshness:
         if self.opened is None:
@@ -285,7 +304,22 @@ class LazyFreshness(Freshness):
     def unchanged(
         self, pipeline: Pipeline, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
     ) -> str | None:
-        return self._open().unchanged(pipeline, path, root)
+        if self.opened is not None or self.force:
+            return self._open().unchanged(pipeline, path, root)
+        if self.unopened is None:
+            self.unopened = RenderRecord(_git_dir(Path(self.repo_path)))
+        found = matching_preload(self.unopened, pipeline, path, root)
+        if found is None:
+            return None
+        # git is needed now (the tree ids); the record it finds is the one that counts
+        name, preload = found
+        opened = self._open()
+        recorded = opened.record.preload(name)
+        return (
+            name
+            if recorded is not None and recorded[0] == preload and opened.record.holds_tree(name, opened.trees)
+            else None
+        )
 
     def findings(self, env: str) -> list[Finding]:
         return self._open().findings(env)
