@@ -273,3 +273,9 @@ def test_folders_a_spec_names_are_read_again_relative_to_its_folder(fleet: Path,
     assert (
         failed.stderr == "error: environments/prod.yaml:10:12: templates: template folder not found, got 'overrides'\n"
     )
+
+
+def test_a_deleted_spec_named_on_the_command_line_is_an_error_not_a_skip(fleet: Path) -> None:
+    (fleet / "environments" / "prod.yaml").unlink()
+    failed = run("render", "dev", "prod")
+    assert (failed.exit_code, failed.stderr) == (2, "error: environments/prod.yaml: spec file not found\n")
