@@ -13,9 +13,10 @@ import pluggy
 from gwpipe.checks.core import run_checks
 from gwpipe.errors import CheckError, PluginError, Problem, SpecError, WriteError
 from gwpipe.hooks.manager import create_manager
-from gwpipe.incremental import Freshness
+from gwpipe.incremental import Inputs
 from gwpipe.model import Finding, RenderedObject, Resources, level_at_least
 from gwpipe.parallel import Pending, start
+from gwpipe.record import Freshness
 from gwpipe.render.environment import make_environment
 from gwpipe.render.objects import render_requests
 from gwpipe.spec.load import Spec, load_spec
@@ -49,8 +50,8 @@ class Bundle:
     files: dict[str, bytes]
     # the run's plugins: the write guards ask them what the trees hold (protected kinds, synced folders)
     plugins: pluggy.PluginManager | None = field(default=None, repr=False, compare=False)
-    # the digest of everything the files depend on (gwpipe.incremental); None when not known
-    inputs: str | None = field(default=None, compare=False)
+    # the digests of everything the files depend on (gwpipe.incremental); None when not known
+    inputs: Inputs | None = field(default=None, compare=False)
 
 
 class PendingChecks:
@@ -87,19 +88,32 @@ class Run:
         self.unchecked: Bundle | None = None
         # with `freshness`, environments whose inputs are those of their committed tree are not rendered
         self.freshness = freshness
-        self.skipped: list[Spec] = []
+        self.skipped: list[str] = []
+        # skipped after loading (the files it read changed, its data did not): what the load read
+        self.loaded: dict[str, Inputs] = {}
         self.order: list[str] = []  # every environment's name, skipped or not, as added
 
     def add(self, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> None:
-        """Load, validate and render one more environment (after checking the one added before)."""
+        """Load, validate and render one more environment (after checking the one added before).
+
+        An environment whose recorded inputs are unchanged is skipped, unloaded when the files its last
+        load read are unchanged too.
+        """
         self._check_unchecked()
+        if self.freshness is not None:
+            unchanged = self.freshness.unchanged(self.pipeline, path, root)
+            if unchanged is not None:
+                self.order.append(unchanged)
+                self.skipped.append(unchanged)
+                return
         spec = self.pipeline.load(path, root)
         self.order.append(spec.name)
         inputs = None
         if self.freshness is not None:
             up_to_date, inputs = self.freshness.is_up_to_date(self.pipeline, spec)
-            if up_to_date:
-                self.skipped.append(spec)
+            if up_to_date and inputs is not None:
+                self.skipped.append(spec.name)
+                self.loaded[spec.name] = inputs
                 return
         self.unchecked = replace(self.pipeline.prepare(spec), inputs=inputs)
 

@@ -1,11 +1,10 @@
-"""Incremental renders: a digest of everything an environment's output depends on, and the record of the last ones.
+"""Incremental renders: digests of everything an environment's output depends on (the record: gwpipe.record).
 
-An environment is up to date when the digest of its inputs equals the one recorded by the last run
-that rendered it, and its folder at HEAD is still the tree that run committed (a hand-made commit,
-a reset or a pull changes the tree id, and the digest no longer counts). The record lives in the
-GitOps repository's git folder (`gwpipe/rendered.json`), written only after a run succeeded; the
-working tree is known to equal HEAD because a render refuses an unclean one. Anything that cannot
-be digested (a CRD source read from a live cluster) makes the environment render every time.
+Each environment gets two digests of the same inputs: one with the merged spec data, known once the
+spec is loaded, and one with the bytes of the files that loading read instead, which the next run
+can compute again from those files alone (`preload_digest`), without loading or validating the spec.
+Anything that cannot be digested (a CRD source read from a live cluster) makes the environment
+render every time.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import os
 import sys
 import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from gwpipe.engine import Pipeline
     from gwpipe.spec.load import Spec
 
-RECORD = Path("gwpipe") / "rendered.json"
-RECORD_VERSION = 1
 # libraries whose releases can change the bytes gwpipe writes
 LIBRARIES = ("gwpipe", "jinja2", "PyYAML", "pluggy", "cerberus", "MarkupSafe")
 _CODE: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
@@ -99,197 +97,138 @@ def _environment_variables() -> str:
     return repr(sorted((k, v) for k, v in os.environ.items() if k.startswith("GWPIPE_")))
 
 
-def _spec_files(spec: Spec, pipeline: Pipeline) -> list[Path] | None:
-    """Files and folders outside the spec data that the render or checks read; None when one is a live source."""
+@dataclass(frozen=True)
+class Inputs:
+    """What one environment's render depends on, digested twice: with the merged data, and before loading.
+
+    `preload` digests what loading reads (the spec file and its bases, by their bytes) instead of the
+    data it makes, so that the next run can tell an unchanged environment without loading it; `files`
+    and `sources` say where to read those bytes again. A spec not loaded from files below its root
+    has no `preload`: it is loaded every time.
+    """
+
+    digest: str
+    preload: str | None = None
+    files: tuple[str, ...] = ()  # the spec file, then its bases, relative to the spec root
+    sources: tuple[tuple[str, str], ...] = ()  # ("root", relative) or ("path", absolute): templates, CRDs
+
+
+def _sources(spec: Spec, pipeline: Pipeline) -> list[tuple[Path, bool]] | None:
+    """(path, named by the spec) of the folders and files outside the spec data that the render or checks read.
+
+    None when one is a live source.
+    """
     from gwpipe.checks.schema.crdsources import configured_sources
 
-    paths = [Path(spec.file)]
-    paths += pipeline._template_overrides(spec)
+    declared = {Path(p) for p in pipeline.options.templates}
+    paths = [(path, path not in declared) for path in pipeline._template_overrides(spec)]
     for source in configured_sources(spec):
         if source.kind == "cluster":
             return None
         if source.kind == "path":
-            paths.append(Path(source.ref))
+            paths.append((Path(source.ref), source.from_spec))
     return paths
+
+
+def _content(path: Path) -> str | None:
+    """A digest of a file's bytes, or of a folder's names and bytes; None when it is missing or unreadable."""
+    try:
+        if path.is_dir():
+            digest = hashlib.sha256(b"folder\0")
+            _hash_files(digest, path)
+            return digest.hexdigest()
+        return "file " + hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _run_inputs(pipeline: Pipeline, name: str) -> Any:
+    """A digest started with what every environment of the run shares, and the environment's name."""
+    digest = hashlib.sha256(code_digest(pipeline.pm).encode())
+    digest.update(f"\0{name}\0{_options(pipeline)}\0{_environment_variables()}\0".encode())
+    return digest
+
+
+def _add_sources(digest: Any, sources: Iterable[tuple[str, str, str]]) -> None:
+    for where, ref, content in sources:
+        digest.update(f"\0{where} {ref}\0{content}".encode("utf-8", "surrogateescape"))
+
+
+def inputs_of(pipeline: Pipeline, spec: Spec) -> Inputs | None:
+    """The digests of everything `spec`'s rendered tree depends on; None when it cannot be known."""
+    found = _sources(spec, pipeline)
+    if found is None:
+        return None
+    root = Path(os.path.abspath(spec.root))
+    sources: list[tuple[str, str, str]] = []
+    for path, from_spec in found:
+        content = _content(path)
+        if content is None:
+            return None
+        absolute = Path(os.path.abspath(path))
+        # a place the spec names moves with the spec folder (check reads an export of it); the run's own do not
+        if from_spec and absolute.is_relative_to(root):
+            sources.append(("root", absolute.relative_to(root).as_posix(), content))
+        else:
+            sources.append(("path", str(absolute), content))
+    digest = _run_inputs(pipeline, spec.name)
+    # the merged data covers every base and variable; repr keeps key order and value types apart
+    digest.update(repr(spec.data).encode("utf-8", "surrogateescape"))
+    digest.update(f"\0spec {spec.files[0][1] if spec.files else ''}".encode())
+    _add_sources(digest, ((where, Path(ref).name, content) for where, ref, content in sources))
+    files = [(os.path.relpath(path, root), sha) for path, sha in spec.files]
+    if not files or any(not sha or rel.startswith("..") for rel, sha in files):
+        return Inputs(digest.hexdigest())  # not read from files below the root: loaded every time
+    preload = _run_inputs(pipeline, spec.name)
+    for rel, sha in files:
+        preload.update(f"\0file {rel}\0{sha}".encode("utf-8", "surrogateescape"))
+    _add_sources(preload, sources)
+    return Inputs(
+        digest.hexdigest(),
+        preload.hexdigest(),
+        tuple(rel for rel, _sha in files),
+        tuple((where, ref) for where, ref, _content in sources),
+    )
 
 
 def input_digest(pipeline: Pipeline, spec: Spec) -> str | None:
     """The digest of everything `spec`'s rendered tree depends on; None when it cannot be known."""
-    files = _spec_files(spec, pipeline)
-    if files is None:
+    inputs = inputs_of(pipeline, spec)
+    return inputs.digest if inputs is not None else None
+
+
+def _below(root: Path, relative: str) -> Path | None:
+    """`root/relative`, unless that leaves `root` or passes through a symlink (loading would refuse it)."""
+    parts = Path(relative).parts
+    if not parts or Path(relative).is_absolute() or ".." in parts:
         return None
-    digest = hashlib.sha256(code_digest(pipeline.pm).encode())
-    digest.update(f"\0{spec.name}\0{_options(pipeline)}\0{_environment_variables()}\0".encode())
-    # the merged data covers every base and variable; repr keeps key order and value types apart
-    digest.update(repr(spec.data).encode("utf-8", "surrogateescape"))
-    for path in files:
-        digest.update(f"\0path {path.name}\0".encode("utf-8", "surrogateescape"))
-        if path.is_dir():
-            _hash_files(digest, path)
-        else:
-            try:
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-            except OSError:
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            return None
+    return current
+
+
+def preload_digest(pipeline: Pipeline, name: str, root: Path, files: list[str], sources: list[list[str]]) -> str | None:
+    """`Inputs.preload` of `name` as its recorded files and sources are now, without loading; None on any doubt."""
+    preload = _run_inputs(pipeline, name)
+    for rel in files:
+        path = _below(root, rel)
+        try:
+            if path is None or not path.is_file():
                 return None
-    return digest.hexdigest()
-
-
-class RenderRecord:
-    """The digests of the environments last rendered into one GitOps repository, with their tree ids."""
-
-    def __init__(self, git_dir: Path | None, prefix: str = "") -> None:
-        self.file = Path(git_dir) / RECORD if git_dir is not None else None
-        self.prefix = prefix
-        self.entries: dict[str, dict[str, Any]] = {}
-        if self.file is None:
-            return
-        try:
-            loaded = json.loads(self.file.read_bytes())
-        except (OSError, ValueError):
-            return
-        if isinstance(loaded, dict) and loaded.get("version") == RECORD_VERSION:
-            entries = loaded.get("environments")
-            if isinstance(entries, dict):
-                self.entries = {k: v for k, v in entries.items() if isinstance(v, dict)}
-
-    def key(self, env: str) -> str:
-        return f"{self.prefix}/{env}" if self.prefix else env
-
-    def is_up_to_date(self, env: str, digest: str | None, trees: dict[str, str]) -> bool:
-        """True when `env` was last rendered from inputs with `digest` and its folder at HEAD is that render."""
-        entry = self.entries.get(self.key(env))
-        return (
-            digest is not None
-            and entry is not None
-            and entry.get("inputs") == digest
-            and trees.get(self.key(env)) is not None
-            and entry.get("tree") == trees[self.key(env)]
-        )
-
-    def objects(self, env: str) -> int:
-        """How many objects the recorded render of `env` had."""
-        count = self.entries.get(self.key(env), {}).get("objects")
-        return count if isinstance(count, int) else 0
-
-    def update(self, rendered: dict[str, tuple[str | None, int]], trees: dict[str, str]) -> None:
-        """Record env -> (digest, objects) against the folders' tree ids; one without either is forgotten."""
-        for env, (digest, objects) in rendered.items():
-            key = self.key(env)
-            if digest is None or key not in trees:
-                self.entries.pop(key, None)
-            else:
-                self.entries[key] = {"inputs": digest, "tree": trees[key], "objects": objects}
-
-    def save(self) -> None:
-        """Write the record atomically; a record that cannot be written only costs renders later."""
-        from gwpipe.errors import WriteError
-        from gwpipe.tree.files import write_file_atomically
-
-        if self.file is None:
-            return
-        data = json.dumps({"version": RECORD_VERSION, "environments": self.entries}, indent=1, sort_keys=True)
-        try:
-            self.file.parent.mkdir(exist_ok=True)
-            write_file_atomically(self.file, data.encode(), 0o644)
-        except (OSError, WriteError):
-            self.file.unlink(missing_ok=True)
-
-
-def tree_ids(git: Any, commit: str | None, folders: Iterable[str]) -> dict[str, str]:
-    """folder -> the id of its tree in `commit` (`git` is a GitPython command object); folders absent are left out."""
-    wanted = sorted(set(folders))
-    if commit is None or not wanted:
-        return {}
-    listing = git.ls_tree("-z", "--full-tree", commit, "--", *wanted)
-    found = {}
-    for entry in listing.split("\0"):
-        info, _tab, path = entry.partition("\t")
-        parts = info.split()
-        if len(parts) == 3 and parts[1] == "tree":
-            found[path] = parts[2]
-    return found
-
-
-class Freshness:
-    """Which environments of one GitOps repository are up to date at its HEAD, for render, check and plan.
-
-    `force` re-renders every environment (the digests are still recorded). Without a repository yet,
-    nothing is up to date.
-    """
-
-    def __init__(
-        self, git: Any | None, git_dir: Path | None, head: str | None, prefix: str = "", force: bool = False
-    ) -> None:
-        self.git, self.head, self.force = git, head, force
-        self.record = RenderRecord(git_dir, prefix)
-        self.trees: dict[str, str] = {}
-        if git is not None and self.record.entries:
-            try:
-                self.trees = tree_ids(git, head, self.record.entries)
-            except Exception:  # noqa: BLE001 - any doubt about the trees: render everything
-                self.trees = {}
-
-    def is_up_to_date(self, pipeline: Pipeline, spec: Spec) -> tuple[bool, str | None]:
-        """(up to date, the inputs' digest) for a loaded spec."""
-        digest = input_digest(pipeline, spec)
-        return not self.force and self.record.is_up_to_date(spec.name, digest, self.trees), digest
-
-    def objects(self, env: str) -> int:
-        """How many objects the recorded render of `env` had."""
-        return self.record.objects(env)
-
-    def still_current(self, head: str | None, envs: Iterable[str]) -> bool:
-        """True when `envs` hold at `head` the trees they held at the HEAD this was read at."""
-        if head == self.head:
-            return True
-        keys = [self.record.key(env) for env in envs]
-        now = tree_ids(self.git, head, keys) if self.git is not None else {}
-        return all(now.get(k) is not None and now.get(k) == self.trees.get(k) for k in keys)
-
-
-class LazyFreshness(Freshness):
-    """`Freshness` of a repository opened only when first asked: a spec error stops a run before git runs."""
-
-    def __init__(self, repo_path: Path, force: bool) -> None:  # the parent's state is made when first asked
-        self.repo_path, self.force = repo_path, force
-        self.opened: Freshness | None = None
-
-    def _open(self) -> Freshness:
-        if self.opened is None:
-            import git
-
-            try:
-                repo = git.Repo(self.repo_path)
-            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-                self.opened = Freshness(None, None, None, force=self.force)
-                return self.opened
-            try:
-                head: str | None = str(git.SymbolicReference.dereference_recursive(repo, "HEAD"))
-            except ValueError:
-                head = None  # an unborn branch: nothing is up to date
-            self.opened = Freshness(repo.git, Path(repo.git_dir), head, force=self.force)
-        return self.opened
-
-    def is_up_to_date(self, pipeline: Pipeline, spec: Spec) -> tuple[bool, str | None]:
-        return self._open().is_up_to_date(pipeline, spec)
-
-    def still_current(self, head: str | None, envs: Iterable[str]) -> bool:
-        return self._open().still_current(head, envs)
-
-    def objects(self, env: str) -> int:
-        return self._open().objects(env)
-
-
-def open_freshness(repo_path: Path, force: bool = False) -> Freshness:
-    """The freshness of the GitOps repository at `repo_path` (its top folder, perhaps not made yet)."""
-    return LazyFreshness(repo_path, force)
-
-
-def record_rendered(git: Any, git_dir: Path, head: str | None, rendered: dict[str, tuple[str | None, int]]) -> None:
-    """After a run succeeded: record each rendered environment's (inputs, objects) against its tree at `head`.
-
-    Read again here, under the repository's lock, so that runs of other environments keep theirs.
-    """
-    record = RenderRecord(git_dir)
-    record.update(rendered, tree_ids(git, head, rendered))
-    record.save()
+            preload.update(
+                f"\0file {rel}\0{hashlib.sha256(path.read_bytes()).hexdigest()}".encode("utf-8", "surrogateescape")
+            )
+        except OSError:
+            return None
+    now: list[tuple[str, str, str]] = []
+    for where, ref in sources:
+        path = _below(root, ref) if where == "root" else Path(ref) if where == "path" else None
+        content = _content(path) if path is not None else None
+        if content is None:
+            return None
+        now.append((where, ref, content))
+    _add_sources(preload, now)
+    return str(preload.hexdigest())

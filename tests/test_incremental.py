@@ -34,6 +34,10 @@ def git(repo: Path, *args: str) -> str:
 @pytest.fixture
 def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Two environments (dev extends a base) rendered once into .gwpipe/gitops; the working folder."""
+    return make_fleet(tmp_path, monkeypatch)
+
+
+def make_fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     specs = tmp_path / "environments"
     specs.mkdir()
     (specs / "_base.yaml").write_text("namespace: shop\n")
@@ -85,6 +89,19 @@ def _edit_base(root: Path) -> None:
     (root / "environments" / "_base.yaml").write_text("namespace: shop\n" + another_host)
 
 
+def _rename_base(root: Path) -> None:
+    specs = root / "environments"
+    (specs / "_base.yaml").rename(specs / "_common.yaml")
+    (specs / "dev.yaml").write_text((specs / "dev.yaml").read_text().replace("_base.yaml", "_common.yaml"))
+
+
+def _base_of_base(root: Path) -> None:
+    _edit_base(root)
+    specs = root / "environments"
+    (specs / "_root.yaml").write_text((specs / "_base.yaml").read_text())
+    (specs / "_base.yaml").write_text("extends: _root.yaml\n")
+
+
 def _template_override(root: Path) -> list[str]:
     folder = root / "overrides" / "http"
     folder.mkdir(parents=True)
@@ -128,6 +145,8 @@ def _inventory(root: Path) -> None:
 CHANGES: dict[str, Callable[[Path], object]] = {
     "spec": _edit_spec,
     "base": _edit_base,
+    "renamed base": _rename_base,
+    "base of a base": _base_of_base,
     "template override": _template_override,
     "crd source": _crd_source,
     "inventory": _inventory,
@@ -143,9 +162,15 @@ def test_each_input_kind_renders_again(fleet: Path, kind: str) -> None:
     args = change if isinstance(change, list) else []
     env = change if isinstance(change, dict) else {}
     result = run("render", "--all", *args, **env)
-    expected = ["prod"] if kind in ("spec", "base", "inventory") else []
+    expected = (
+        []
+        if kind in ("template override", "crd source", "blocked plugin", "fail level", "gwpipe variable")
+        else ["prod"]
+    )
     assert skipped(result) == expected, result.stdout
-    assert skipped(run("render", "--all", *args, **env)) == ["dev", "prod"]  # recorded: skipped next time
+    with pytest.MonkeyPatch.context() as patch:  # recorded: skipped next time, without loading a spec
+        patch.setattr(Pipeline, "load", lambda *_: pytest.fail("loaded an up-to-date environment"))
+        assert skipped(run("render", "--all", *args, **env)) == ["dev", "prod"]
 
 
 def test_an_edited_source_file_renders_again(fleet: Path) -> None:

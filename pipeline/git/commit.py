@@ -15,8 +15,9 @@ from gwpipe.git.message import run_message
 from gwpipe.git.recovery import DEFAULT_LOCK_TIMEOUT, clear_journal, recover_run, write_journal
 from gwpipe.git.repo import GitopsRepo
 from gwpipe.git.safety import refuse_foreign
-from gwpipe.incremental import record_rendered
+from gwpipe.incremental import Inputs
 from gwpipe.parallel import MIN_ITEMS
+from gwpipe.record import Rendered, record_rendered
 from gwpipe.spec.load import display_path
 from gwpipe.tree.files import discard_staged, read_tree, restore_tree, stage_tree, swap_tree
 from gwpipe.tree.guards import TreeChange, diff_tree, guard_deletions
@@ -57,14 +58,15 @@ def commit_run(
     freshness = run.freshness
     skipped = [
         Result(
-            spec.name,
-            freshness.objects(spec.name) if freshness else 0,
+            name,
+            freshness.objects(name) if freshness else 0,
             TreeChange(),
             None,
-            f"{Path(os.path.abspath(repo_path))}/{spec.name}",
+            f"{Path(os.path.abspath(repo_path))}/{name}",
+            freshness.findings(name) if freshness else [],
             skipped=True,
         )
-        for spec in run.skipped
+        for name in run.skipped
     ]
     return _in_order(results + skipped, run)
 
@@ -93,7 +95,7 @@ def _commit(
             try:
                 results = _commit_locked(repo, bundles, checks, options, run)
                 if run is not None and run.freshness is not None:
-                    _record(repo, bundles)
+                    _record(repo, bundles, results, run.loaded)
                 return results
             except git.GitCommandError as exc:
                 raise repo.failure(exc) from None
@@ -157,21 +159,22 @@ def _refuse_moved_head(repo: GitopsRepo, run: Run) -> None:
     """Raise when an environment the run skipped no longer holds, at HEAD, the tree found before rendering."""
     if run.freshness is None or not run.skipped:
         return
-    if not run.freshness.still_current(repo.head_commit(), [s.name for s in run.skipped]):
+    if not run.freshness.still_current(repo.head_commit(), run.skipped):
         raise GitError(Problem(str(repo.path), "the repository changed while this run rendered; run the command again"))
 
 
-def _record(repo: GitopsRepo, bundles: list[Bundle]) -> None:
-    """Record each rendered environment's inputs against the tree its folder now holds at HEAD.
+def _record(repo: GitopsRepo, bundles: list[Bundle], results: list[Result], loaded: dict[str, Inputs]) -> None:
+    """Record each rendered environment's inputs and findings against the tree its folder now holds at HEAD.
 
     The commit has landed: a failure here only costs renders later (the record keeps older entries,
     whose tree ids no longer match what changed), so it never fails the run.
     """
     import git
 
-    rendered = {b.spec.name: (b.inputs, len(b.objects)) for b in bundles}
+    findings = {r.environment: r.findings for r in results}  # settled: the last bundle's checks may have run late
+    rendered = {b.spec.name: Rendered(b.inputs, len(b.objects), findings.get(b.spec.name, [])) for b in bundles}
     with suppress(git.GitCommandError, OSError):
-        record_rendered(repo.git, Path(repo.repo.git_dir), repo.head_commit(), rendered)
+        record_rendered(repo.git, Path(repo.repo.git_dir), repo.head_commit(), rendered, loaded)
 
 
 def _in_order(results: list[Result], run: Run) -> list[Result]:

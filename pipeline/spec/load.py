@@ -29,6 +29,8 @@ class Spec:
     # the variables the spec was resolved with, and which ones each resolved value (or ("key", *path)) used
     variables: dict[str, Variable] = field(default_factory=dict)
     variable_uses: dict[Path_, tuple[str, ...]] = field(default_factory=dict)
+    # every file the load read (the spec file, then its bases outwards) with the SHA-256 of the bytes read
+    files: tuple[tuple[Path, str], ...] = ()
     _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def derived(self, key: str, compute: Callable[[Spec], Any]) -> Any:
@@ -128,6 +130,12 @@ class _Merged:
     locations: Mapping[Path_, Location]
     references: bool
     own_vars: frozenset[str]
+    files: tuple[tuple[Path, str], ...]
+
+
+def environment_name(file: Path) -> str:
+    """The environment a spec file renders: its name without a .yaml or .yml suffix."""
+    return file.name.rsplit(".", 1)[0] if file.suffix in (".yaml", ".yml") else file.name
 
 
 def load_spec(
@@ -142,13 +150,15 @@ def load_spec(
     file = Path(os.path.abspath(path))
     root_dir = Path(os.path.abspath(root)) if root else file.parent
     display = display_path(file)
-    name = file.name.rsplit(".", 1)[0] if file.suffix in (".yaml", ".yml") else file.name
+    name = environment_name(file)
     if not file.exists() and not file.is_symlink():
         raise SpecError(Problem(display, "spec file not found"))
     _refuse_symlinks(file, root_dir, display)
     check_name(name, "environment name", display)
     merged = _load_with_bases(file, root_dir, [])
-    spec = Spec(name=name, file=display, data=merged.data, locations=merged.locations, root=root_dir)
+    spec = Spec(
+        name=name, file=display, data=merged.data, locations=merged.locations, root=root_dir, files=merged.files
+    )
     if VARS_KEY not in merged.data and not merged.references and not variables:
         return spec  # nothing to interpolate: the common case costs one dict lookup and one substring search
     resolved = resolve(merged.data, spec.problem, merged.own_vars, variables or {}, merged.references)
@@ -168,7 +178,7 @@ def _load_with_bases(file: Path, root: Path, chain: list[Path]) -> _Merged:
     own = data.get(VARS_KEY)
     own_vars = frozenset(own) if isinstance(own, dict) else frozenset()
     if base_ref is None:
-        return _Merged(data, locations, loaded.references, own_vars)
+        return _Merged(data, locations, loaded.references, own_vars, ((file, loaded.sha256),))
 
     def where() -> str:  # locations cost a second parse: work them out only for a message
         loc = locations.get(("extends",))
@@ -199,7 +209,9 @@ def _load_with_bases(file: Path, root: Path, chain: list[Path]) -> _Merged:
         table.update({p: loc for p, loc in locations.items() if p != ("extends",)})
         return table
 
-    return _Merged(merged, LazyLocations(merged_locations), loaded.references or parent.references, own_vars)
+    references = loaded.references or parent.references
+    files = ((file, loaded.sha256), *parent.files)
+    return _Merged(merged, LazyLocations(merged_locations), references, own_vars, files)
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

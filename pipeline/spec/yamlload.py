@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class Loaded:
     data: dict[str, Any]
     locations: Mapping[Path_, Location]
     references: bool = True  # the text holds `${`: variables may need interpolating
+    sha256: str = ""  # of the bytes read, when read from a file: what an incremental render records
 
 
 def load_yaml_file(path: str, display: str, max_bytes: int = MAX_BYTES) -> Loaded:
@@ -92,7 +94,9 @@ def load_yaml_file(path: str, display: str, max_bytes: int = MAX_BYTES) -> Loade
         raise SpecError(Problem(display, f"cannot read spec: {exc.strerror or exc}")) from None
     if len(raw) > max_bytes:
         raise SpecError(Problem(display, f"file exceeds the size limit of {_size(max_bytes)}; {SPLIT_ADVICE}"))
-    return load_yaml_bytes(raw, display)
+    loaded = load_yaml_bytes(raw, display)
+    loaded.sha256 = hashlib.sha256(raw).hexdigest()
+    return loaded
 
 
 def _size(limit: int) -> str:

@@ -60,6 +60,11 @@ def command(
                     exported[key] = export_head(key, Path(scratch) / str(len(exported)))
                 head_root, spec_commit = exported[key]
                 spec_file = head_root / Path(os.path.abspath(path)).relative_to(key)
+                # recorded as rendered from the files its last load read, and those did not change
+                unchanged = freshness.unchanged(pipeline, spec_file, head_root)
+                if unchanged is not None:
+                    reports.append(compare(unchanged, None, gitops, spec_commit, path))
+                    continue
                 with located_in(head_root, key):
                     spec = pipeline.load(spec_file, head_root)
                     if freshness.is_up_to_date(pipeline, spec)[0]:  # its committed tree is a render of these inputs
@@ -134,7 +139,7 @@ class CommittedTree:
 
     def freshness(self, force: bool) -> Any:
         """Which environments are recorded as rendered, from which inputs, into the trees at HEAD."""
-        from gwpipe.incremental import Freshness
+        from gwpipe.record import Freshness
 
         return Freshness(self.repo.git, Path(self.repo.git_dir), self.commit, self.prefix, force=force)
 

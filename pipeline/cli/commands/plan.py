@@ -52,7 +52,7 @@ def command(
     _set_common(debug, output)
     with failures():
         from gwpipe.git.message import pull_request_body
-        from gwpipe.incremental import open_freshness
+        from gwpipe.record import open_freshness
         from gwpipe.routes.behaviour import add_route_changes
         from gwpipe.tree.files import read_tree
         from gwpipe.tree.plan import IngressPlan, compute_plan
@@ -67,6 +67,10 @@ def command(
         edited = _edited_folders(root) if freshness is not None else set()
         plans, bodies = [], []
         for path, spec_root in specs:
+            unchanged = freshness.unchanged(pipeline, path, spec_root) if freshness is not None else None
+            if unchanged is not None and unchanged not in edited:  # nothing read by its last load changed
+                plans.append(IngressPlan(unchanged))
+                continue
             spec = pipeline.load(path, spec_root)
             if freshness is not None and spec.name not in edited and freshness.is_up_to_date(pipeline, spec)[0]:
                 plans.append(IngressPlan(spec.name))

@@ -65,7 +65,7 @@ def command(
     with failures():
         from gwpipe.engine import Run, preflight, write_bundle
         from gwpipe.git.commit import commit_run
-        from gwpipe.incremental import open_freshness
+        from gwpipe.record import open_freshness
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(
