@@ -242,7 +242,8 @@ def load_marked_documents(
     """`load_documents(text, max_depth)`, each document with its start, its list items' starts and its size.
 
     For readers that report source lines (`gwpipe analyze`) but need the node graph only now and then.
-    `plain` carries what plain scalars resolved to from one call to the next (the files of one tree
+    A scalar its constructor rejects (a date such as 2001-02-30) gives None too, for the full loader to
+    report. `plain` carries what plain scalars resolved to from one call to the next (the files of one tree
     repeat most of them); its values are immutable, so sharing them is safe.
     """
     if _Loader is None:
@@ -250,7 +251,7 @@ def load_marked_documents(
     walk = _MarkedWalk(text, max_depth, items_key, plain)
     try:
         return walk.marked_documents()
-    except (GiveUp, yaml.YAMLError, RecursionError):
+    except (GiveUp, yaml.YAMLError, RecursionError, ValueError, TypeError):
         return None
     finally:
         walk.loader.dispose()

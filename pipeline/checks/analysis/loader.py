@@ -137,10 +137,7 @@ def _walked_manifests(display: str, text: str, default_namespace: str) -> list[M
     """
     if len(_resolved) > _RESOLVED_LIMIT:
         _resolved.clear()
-    try:
-        docs = load_marked_documents(text, "items", plain=_resolved)
-    except (ValueError, TypeError):  # a scalar its constructor rejects (a bad date): the reference reports it
-        return None
+    docs = load_marked_documents(text, "items", plain=_resolved)
     if docs is None:
         return None
     for walked in docs:
