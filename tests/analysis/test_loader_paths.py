@@ -394,3 +394,15 @@ def test_analyze_reports_the_same_both_ways(tmp_path: Path) -> None:
             errors += 1
     assert lines_reported >= 100
     assert errors == 4  # bomb, tag, deep and utf
+
+
+@pytest.mark.parametrize("raw", ["a.yaml", "./d/../a.yaml", "d//e/./f.yaml", "../x/a.yaml", "..a/b.yaml", "."])
+def test_files_are_named_relative_to_the_working_folder_as_relpath_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for path in (Path(raw), work / raw, tmp_path / raw):
+        relative = os.path.relpath(path)
+        assert loader._display(path) == (relative if not relative.startswith("..") else str(path))
