@@ -10,7 +10,7 @@ caller uses the full loader, which then produces the value or the exact error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 from yaml.events import (
@@ -127,6 +127,131 @@ def load_documents(text: str, max_depth: int = 100, spec_rules: ScalarRule | Non
     try:
         return walk.documents()
     except (GiveUp, yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        walk.loader.dispose()
+
+
+class Mark(Protocol):
+    """Where a node starts (0-based), as PyYAML's and libyaml's marks both tell it."""
+
+    line: int
+    column: int
+
+
+class MarkedDocument(NamedTuple):
+    """One document read by `load_marked_documents`, with what the composer would have known about it."""
+
+    value: Any
+    start: Mark  # where the document's root node starts (the composed node's start_mark)
+    item_starts: list[Mark]  # where each item of the root mapping's first `items_key` sequence starts
+    nodes: int  # how many nodes the composed document has
+
+
+class _MarkedWalk(_Walk):
+    """The walk, also counting nodes and keeping the start marks that name a document and its list items.
+
+    A copy of `_Walk.node` with a counter, rather than a hook in it, keeps the plain walk as fast as before.
+    """
+
+    def __init__(self, text: str, max_depth: int, items_key: str, plain: dict[str, tuple[str, Any]] | None) -> None:
+        super().__init__(text, max_depth, None)
+        if plain is not None:
+            self.plain = plain
+        self.items_key = items_key
+        self.nodes = 0
+
+    def marked_documents(self) -> list[MarkedDocument]:
+        get = self.get
+        get()  # StreamStartEvent
+        docs = []
+        event = get()
+        while type(event) is DocumentStartEvent:
+            root: Any = get()
+            self.nodes = 0
+            item_starts: list[Mark] = []
+            is_mapping = type(root) is MappingStartEvent
+            value = self.root_mapping(root, item_starts) if is_mapping else self.node(root, 0)
+            docs.append(MarkedDocument(value, root.start_mark, item_starts, self.nodes))
+            get()  # DocumentEndEvent
+            event = get()
+        return docs
+
+    def root_mapping(self, event: Any, item_starts: list[Mark]) -> dict[Any, Any]:
+        """A document's root mapping, as `node` reads it, noting where the items of its `items_key` list start."""
+        if self.max_depth <= 0 or event.anchor is not None or event.tag is not None:
+            raise GiveUp
+        self.nodes += 1
+        mapping: dict[Any, Any] = {}
+        listed = False
+        event = self.get()
+        while type(event) is not MappingEndEvent:
+            if type(event) is not ScalarEvent:
+                raise GiveUp
+            _, key = self.scalar(event)
+            self.nodes += 1
+            value = self.get()
+            if not listed and event.value == self.items_key and type(value) is SequenceStartEvent:
+                listed = True  # the first such key gives the lines, even where a duplicate key gives the value
+                if self.max_depth <= 1 or value.anchor is not None or value.tag is not None:
+                    raise GiveUp
+                self.nodes += 1
+                sequence = []
+                item: Any = self.get()
+                while type(item) is not SequenceEndEvent:
+                    item_starts.append(item.start_mark)
+                    sequence.append(self.node(item, 2))
+                    item = self.get()
+                mapping[key] = sequence
+            else:
+                mapping[key] = self.node(value, 1)
+            event = self.get()
+        return mapping
+
+    def node(self, event: Any, depth: int) -> Any:
+        self.nodes += 1
+        kind = type(event)
+        if kind is ScalarEvent:
+            return self.scalar(event)[1]
+        if depth >= self.max_depth or event.anchor is not None or event.tag is not None:
+            raise GiveUp
+        if kind is MappingStartEvent:
+            mapping: dict[Any, Any] = {}
+            event = self.get()
+            while type(event) is not MappingEndEvent:
+                if type(event) is not ScalarEvent:
+                    raise GiveUp
+                key = self.scalar(event)[1]
+                self.nodes += 1
+                mapping[key] = self.node(self.get(), depth + 1)
+                event = self.get()
+            return mapping
+        if kind is SequenceStartEvent:
+            sequence = []
+            event = self.get()
+            while type(event) is not SequenceEndEvent:
+                sequence.append(self.node(event, depth + 1))
+                event = self.get()
+            return sequence
+        raise GiveUp  # an alias
+
+
+def load_marked_documents(
+    text: str, items_key: str, max_depth: int = 100, plain: dict[str, tuple[str, Any]] | None = None
+) -> list[MarkedDocument] | None:
+    """`load_documents(text, max_depth)`, each document with its start, its list items' starts and its size.
+
+    For readers that report source lines (`gwpipe analyze`) but need the node graph only now and then.
+    A scalar its constructor rejects (a date such as 2001-02-30) gives None too, for the full loader to
+    report. `plain` carries what plain scalars resolved to from one call to the next (the files of one tree
+    repeat most of them); its values are immutable, so sharing them is safe.
+    """
+    if _Loader is None:
+        return None
+    walk = _MarkedWalk(text, max_depth, items_key, plain)
+    try:
+        return walk.marked_documents()
+    except (GiveUp, yaml.YAMLError, RecursionError, ValueError, TypeError):
         return None
     finally:
         walk.loader.dispose()
