@@ -107,6 +107,7 @@ def test_every_golden_file_is_read_the_same_and_none_is_declined() -> None:
         ("a: [1, 2\n", False),
         ("a: 12:30\n", True),  # base 60, as YAML 1.1 reads it
         ("a: -\n", False),
+        ("a: 2001-02-30\n", False),  # a date the calendar refuses: the loaders word it
     ],
 )
 def test_edges(text: str, read: bool) -> None:

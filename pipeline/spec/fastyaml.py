@@ -126,7 +126,7 @@ def load_documents(text: str, max_depth: int = 100, spec_rules: ScalarRule | Non
     walk = _Walk(text, max_depth, spec_rules)
     try:
         return walk.documents()
-    except (GiveUp, yaml.YAMLError, RecursionError):
+    except (GiveUp, yaml.YAMLError, RecursionError, ValueError):  # ValueError: an impossible date
         return None
     finally:
         walk.loader.dispose()

@@ -283,4 +283,9 @@ class _Builder:
                 what = f"control character U+{ord(bad.group()):04X} not allowed in a value"
                 self.problems.append(Problem(_where(self.display, node, path), what))
             return node.value
-        return self._constructor.construct_object(node)
+        try:
+            return self._constructor.construct_object(node)
+        except ValueError as exc:  # a timestamp YAML 1.1 recognises but the calendar refuses: 2001-02-30
+            what = f"{node.value!r} reads as a date or time but is not a valid one ({exc}); quote it to keep it as text"
+            self.problems.append(Problem(_where(self.display, node, path), what))
+            return None

@@ -54,6 +54,15 @@ CASES: list[tuple[str, str | bytes, list[str]]] = [
         [loc("bad", 66, None) + r"a(\.b)+: nesting too deep \(more than 64 levels\)"],
     ),
     (
+        "impossible-date",
+        "namespace: shop\nnote: 2001-02-30\n",
+        [
+            loc("bad", 2, 7, "note")
+            + re.escape("'2001-02-30' reads as a date or time but is not a valid one (day is out of range for month); ")
+            + "quote it to keep it as text"
+        ],
+    ),
+    (
         "04-duplicate-nested",
         "namespace: shop\ngateways:\n  web: {}\n  web: {}\n",
         [loc("bad", 4, 3, "gateways.web") + re.escape("duplicate key 'web' (first defined at line 3)")],
