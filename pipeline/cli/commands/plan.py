@@ -51,11 +51,8 @@ def command(
     """Show what a render would change in the GitOps repository (an ingress plan); writes nothing."""
     _set_common(debug, output)
     with failures():
-        from gwpipe.git.message import pull_request_body
         from gwpipe.record import open_freshness
-        from gwpipe.routes.behaviour import add_route_changes
-        from gwpipe.tree.files import read_tree
-        from gwpipe.tree.plan import IngressPlan, compute_plan
+        from gwpipe.tree.plan import IngressPlan
 
         specs = resolve_specs(targets, all_envs, specs_dir)
         pipeline = _pipeline(blocked, templates)
@@ -75,6 +72,12 @@ def command(
             if freshness is not None and spec.name not in edited and freshness.is_up_to_date(pipeline, spec)[0]:
                 plans.append(IngressPlan(spec.name))
                 continue
+            # what only a rendered environment needs is imported here: an unchanged fleet plans without it
+            from gwpipe.git.message import pull_request_body
+            from gwpipe.routes.behaviour import add_route_changes
+            from gwpipe.tree.files import read_tree
+            from gwpipe.tree.plan import compute_plan
+
             bundle = pipeline.build(spec)
             previous = read_tree(root / bundle.spec.name)
             parsed = {obj.path: obj.obj for obj in bundle.objects}  # the render's own parse of its files
