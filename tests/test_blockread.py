@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import math
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typed_equality import same
 
 from gwpipe.render.environment import tojson
 from gwpipe.render.readback import READ_ALONE, read_many
@@ -19,21 +19,6 @@ from gwpipe.spec.fastyaml import load_documents
 from gwpipe.spec.yamlload import MAX_DEPTH, _clean_scalar
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def same(got: Any, want: Any) -> bool:
-    """Equal values of equal types all the way down (1 == True == 1.0 would hide a wrong reading)."""
-    if type(got) is not type(want):
-        return False
-    if isinstance(want, dict):
-        return list(got) == list(want) and all(
-            same(k1, k2) and same(got[k1], want[k2]) for k1, k2 in zip(got, want, strict=True)
-        )
-    if isinstance(want, list):
-        return len(got) == len(want) and all(same(a, b) for a, b in zip(got, want, strict=True))
-    if isinstance(want, float) and math.isnan(want):
-        return math.isnan(got)
-    return bool(got == want)
 
 
 def reference(text: str) -> tuple[bool, Any]:

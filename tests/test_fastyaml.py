@@ -9,6 +9,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typed_equality import same
 
 from gwpipe.spec.fastyaml import load_documents
 from gwpipe.spec.yamlload import Location, load_yaml_bytes
@@ -38,17 +39,6 @@ values = st.recursive(
 
 def reference(text: str) -> list[Any]:
     return list(yaml.load_all(text, Loader=yaml.CSafeLoader))
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, with types: True must not pass for 1, nor 1.0 for 1."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) and type(k) is type(k2) for k, k2 in zip(a, b, strict=True))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b or (a != a and b != b))
 
 
 @settings(max_examples=300, deadline=None)

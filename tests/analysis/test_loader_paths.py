@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typed_equality import same
 
 from gwpipe.checks.analysis import loader
 from gwpipe.checks.analysis.loader import input_files, load_manifests
@@ -33,17 +34,6 @@ TRICKY = [
     "-.inf", ".NaN", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "3.10", "+12", "-0", "08", "1:20:30.5",
     "abc", "a b", "é", "'q'", '"dq"', "=", "2001-02-30",
 ]  # fmt: skip
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, with types: True must not pass for 1, nor 1.0 for 1."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) and type(k) is type(k2) for k, k2 in zip(a, b, strict=True))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b or (a != a and b != b))
 
 
 def paths_in(value: Any, prefix: Path_ = (), limit: int = 40) -> list[Path_]:
