@@ -145,8 +145,25 @@ def _content(path: Path) -> str | None:
 def _run_inputs(pipeline: Pipeline, name: str) -> Any:
     """A digest started with what every environment of the run shares, and the environment's name."""
     digest = hashlib.sha256(code_digest(pipeline.pm).encode())
-    digest.update(f"\0{name}\0{_options(pipeline)}\0{_environment_variables()}\0".encode())
+    digest.update(f"\0{name}\0{_options(pipeline)}\0{_environment_variables()}\0{_istioctl()}\0".encode())
     return digest
+
+
+def _istioctl() -> str:
+    """The istioctl a `checks.istioctl` run would ask, by path, size and time: another one may judge otherwise.
+
+    Asked on every call, not once per process: PATH may change between the runs of one process (tests).
+    """
+    from gwpipe.checks.builtin.istioctl_run import find_istioctl
+
+    found = find_istioctl()
+    if found is None:
+        return "istioctl -"
+    try:
+        status = os.stat(found)
+    except OSError:
+        return f"istioctl {found} missing"
+    return f"istioctl {os.path.realpath(found)} {status.st_size} {status.st_mtime_ns}"
 
 
 def _add_sources(digest: Any, sources: Iterable[tuple[str, str, str]]) -> None:

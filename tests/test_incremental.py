@@ -142,6 +142,15 @@ def _inventory(root: Path) -> None:
     spec.write_text(spec.read_text() + inventory)
 
 
+def _istioctl(root: Path) -> dict[str, str]:
+    """Another istioctl on PATH (what `checks.istioctl` would run): its verdict may differ."""
+    folder = root / "bin"
+    folder.mkdir()
+    (folder / "istioctl").write_text("#!/bin/sh\nexit 0\n")
+    (folder / "istioctl").chmod(0o755)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
 CHANGES: dict[str, Callable[[Path], object]] = {
     "spec": _edit_spec,
     "base": _edit_base,
@@ -153,6 +162,7 @@ CHANGES: dict[str, Callable[[Path], object]] = {
     "blocked plugin": lambda root: ["--block", "logging"],
     "fail level": lambda root: ["--fail-on", "Warning"],
     "gwpipe variable": lambda root: {"GWPIPE_KUBERNETES_VERSION": "1.30"},
+    "istioctl": _istioctl,
 }
 
 
@@ -164,7 +174,7 @@ def test_each_input_kind_renders_again(fleet: Path, kind: str) -> None:
     result = run("render", "--all", *args, **env)
     expected = (
         []
-        if kind in ("template override", "crd source", "blocked plugin", "fail level", "gwpipe variable")
+        if kind in ("template override", "crd source", "blocked plugin", "fail level", "gwpipe variable", "istioctl")
         else ["prod"]
     )
     assert skipped(result) == expected, result.stdout
