@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -108,6 +109,23 @@ def read_block(text: str, spec_rules: ScalarRule | None = None, max_depth: int =
         return _read(lines, spec_rules, max_depth)
     except (_Decline, ValueError, RecursionError):
         return None
+
+
+@dataclass
+class Start:
+    """Where the document `read_block` read starts (0-based), as the composer's start mark of its root."""
+
+    line: int
+    column: int
+
+
+def document_start(text: str) -> Start:
+    """Where the root of a text `read_block` read starts: its first line that is not blank or a comment."""
+    for number, line in enumerate(text.split("\n")):
+        content = line.lstrip(" ")
+        if content and content[0] != "#":
+            return Start(number, len(line) - len(content))
+    return Start(0, 0)
 
 
 def _refused(text: str) -> bool:

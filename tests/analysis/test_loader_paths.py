@@ -396,3 +396,33 @@ def test_files_are_named_relative_to_the_working_folder_as_relpath_names_them(
     for path in (Path(raw), work / raw, tmp_path / raw):
         relative = os.path.relpath(path)
         assert loader._display(path) == (relative if not relative.startswith("..") else str(path))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\n",
+        "# a comment first\n\n  # and an indented one\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: kube-system\n",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  namespace: shop\n",
+        "- a\n- b\n",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n",
+    ],
+)
+def test_block_shaped_files_read_as_the_composer_reads_them(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One document in the block shape gwpipe writes is read line by line: same objects, lines and errors."""
+    path = tmp_path / "one.yaml"
+    path.write_text(text)
+    results = []
+    for value in ("1", "0"):
+        monkeypatch.setenv("GWPIPE_FAST", value)
+        try:
+            found = load_manifests(path, "default")
+        except UsageError as exc:
+            results.append(str(exc))
+            continue
+        results.append([(m.kind, m.namespace, m.name, m.line, m.obj, [m.line_of(("metadata", "name"))]) for m in found])
+    assert results[0] == results[1]

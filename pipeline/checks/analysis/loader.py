@@ -13,6 +13,7 @@ from gwpipe import fast
 from gwpipe.checks.analysis.manifests import Manifest, manifest_of
 from gwpipe.errors import Problem, UsageError
 from gwpipe.render.readback import Loader
+from gwpipe.spec.blockread import document_start, read_block
 from gwpipe.spec.fastyaml import Mark, load_marked_documents
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -145,6 +146,15 @@ def _walked_manifests(display: str, text: str, default_namespace: str) -> list[M
     Values, lines and errors are those of `_composed_manifests`; the node graph behind `node_source` is
     composed only when a finding asks for a field's line, once for the whole file.
     """
+    # one document in the block shape gwpipe writes, read line by line; a text shorter than the node
+    # limit cannot hold more nodes than characters, so the size guard has nothing to count there
+    if len(text) < MAX_EXPANDED_NODES:
+        doc = read_block(text)
+        if doc is not None and not _is_list(doc):
+            if _is_kustomization(doc):
+                return []
+            manifest = _manifest(display, document_start(text), doc, default_namespace, _LazyGraph(text).source(0))
+            return [manifest] if manifest.namespace not in IGNORED_NAMESPACES else []
     if len(_resolved) > _RESOLVED_LIMIT:
         _resolved.clear()
     docs = load_marked_documents(text, "items", plain=_resolved)
