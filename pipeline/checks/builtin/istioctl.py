@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,7 +46,7 @@ def gwpipe_check(spec: Spec, objects: list[RenderedObject]) -> list[Finding]:
         obj = by_object.get((m.kind, m.namespace, m.name))
         # a message about an object istioctl did not read from the tree (its own defaults) has no file
         file = obj.path if obj is not None else None
-        findings.append(Finding(m.code, m.level, m.kind, m.namespace, m.name, f"istioctl: {m.message}", file, m.line))
+        findings.append(replace(m, message=f"istioctl: {m.message}", file=file))
     return findings
 
 

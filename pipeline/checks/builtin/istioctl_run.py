@@ -7,9 +7,10 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from gwpipe.model import Finding
 
 ENV_VAR = "GWPIPE_ISTIOCTL"
 TIMEOUT_SECONDS = 120.0
@@ -26,20 +27,6 @@ class IstioctlFailure(Exception):
     """istioctl could not be run, crashed, timed out or printed something that is not its JSON report."""
 
 
-@dataclass(frozen=True)
-class IstioctlMessage:
-    """One message of `istioctl analyze -o json`, its origin split into kind, namespace and name."""
-
-    code: str
-    level: str
-    kind: str
-    namespace: str
-    name: str
-    message: str
-    file: str | None
-    line: int | None
-
-
 def find_istioctl() -> str | None:
     """GWPIPE_ISTIOCTL when set (even if it names nothing runnable: the caller reports that), else PATH."""
     explicit = os.environ.get(ENV_VAR)
@@ -48,9 +35,7 @@ def find_istioctl() -> str | None:
     return shutil.which("istioctl")
 
 
-def analyze_files(
-    istioctl: str, files: list[Path], cwd: Path, timeout: float = TIMEOUT_SECONDS
-) -> list[IstioctlMessage]:
+def analyze_files(istioctl: str, files: list[Path], cwd: Path, timeout: float = TIMEOUT_SECONDS) -> list[Finding]:
     """istioctl's analysis of `files` alone (no cluster): its messages, or IstioctlFailure saying why not."""
     argv = [istioctl, *ANALYZE_ARGS, *(str(f) for f in files)]
     try:
@@ -71,7 +56,7 @@ def analyze_files(
     return parse_messages(done.stdout)
 
 
-def parse_messages(text: str) -> list[IstioctlMessage]:
+def parse_messages(text: str) -> list[Finding]:
     """The messages of an `-o json` report; IstioctlFailure for anything else."""
     # istioctl logs (a file it skips, for one) to stdout before the report: timestamped, tab-separated lines
     text = "\n".join(line for line in text.splitlines() if not _LOG_LINE.match(line))
@@ -84,7 +69,8 @@ def parse_messages(text: str) -> list[IstioctlMessage]:
     return [_message(entry, index) for index, entry in enumerate(data)]
 
 
-def _message(entry: Any, index: int) -> IstioctlMessage:
+def _message(entry: Any, index: int) -> Finding:
+    """One message as a Finding; its file and line are istioctl's reference, relative to where it ran."""
     if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("code", "level", "message")):
         raise IstioctlFailure(f"istioctl analyze message {index} has no code, level and message")
     origin = _ORIGIN.match(str(entry.get("origin", "")).strip())
@@ -97,9 +83,7 @@ def _message(entry: Any, index: int) -> IstioctlMessage:
     file = reference["file"] if reference and reference["file"] else None
     line = int(reference["line"]) if reference and reference["line"] else None
     level: str = entry["level"]
-    return IstioctlMessage(
-        entry["code"], _LEVELS.get(level, level), kind, namespace, name, entry["message"], file, line
-    )
+    return Finding(entry["code"], _LEVELS.get(level, level), kind, namespace, name, entry["message"], file, line)
 
 
 def _first_line(text: str) -> str:
