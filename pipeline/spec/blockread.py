@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from gwpipe.spec.fastyaml import _PLAIN_TAGS, STR_TAG, ScalarRule
+from gwpipe.spec.fastyaml import _PLAIN_TAGS, STR_TAG, ScalarRule, shared_plain
 
 # a plain word of the shape templates and specs write: no space or `#`, no flow indicator but the
 # braces of a `${variable}` after its first character, and a `:` only before another character (a
@@ -61,21 +61,20 @@ _JSON = json.JSONDecoder(parse_float=_float, parse_constant=_constant)
 _decode = _JSON.raw_decode
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
-_plain_values: dict[str, tuple[str, Any]] = {}
 
 
 def _plain(text: str) -> tuple[str, Any]:
-    """The tag and value YAML 1.1 gives the plain scalar `text` (memoized: templates repeat their words)."""
+    """The tag and value YAML 1.1 gives the plain scalar `text` (memoized with the event walk's readers)."""
+    known = shared_plain()
     try:
-        return _plain_values[text]
+        return known[text]
     except KeyError:
         pass
     tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag not in _PLAIN_TAGS:
         raise _Decline
     value = text if tag == STR_TAG else _constructor.construct_object(yaml.ScalarNode(tag, text))
-    if len(_plain_values) < 10_000:
-        _plain_values[text] = (tag, value)
+    known[text] = (tag, value)
     return tag, value
 
 

@@ -41,6 +41,19 @@ _PLAIN_TAGS = frozenset(
 )
 
 
+# plain scalars already resolved (text -> tag and value), shared by the readers of one process: the
+# files of a run repeat the same words; the values are immutable, so sharing them is safe
+_SHARED_PLAIN: dict[str, tuple[str, Any]] = {}
+_SHARED_PLAIN_LIMIT = 100_000
+
+
+def shared_plain() -> dict[str, tuple[str, Any]]:
+    """The process's cache of resolved plain scalars, emptied first when it has grown large."""
+    if len(_SHARED_PLAIN) > _SHARED_PLAIN_LIMIT:
+        _SHARED_PLAIN.clear()
+    return _SHARED_PLAIN
+
+
 class GiveUp(Exception):
     """The text needs the full loader."""
 

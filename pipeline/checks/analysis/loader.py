@@ -14,13 +14,10 @@ from gwpipe.checks.analysis.manifests import Manifest, manifest_of
 from gwpipe.errors import Problem, UsageError
 from gwpipe.render.readback import Loader
 from gwpipe.spec.blockread import document_start, read_block
-from gwpipe.spec.fastyaml import Mark, load_marked_documents
+from gwpipe.spec.fastyaml import Mark, load_marked_documents, shared_plain
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
-# plain scalars already resolved, shared by the files of a run (most repeat the same words); cleared when large
-_resolved: dict[str, tuple[str, Any]] = {}
-_RESOLVED_LIMIT = 100_000
 # istioctl drops objects in these namespaces from file sources
 IGNORED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
 
@@ -155,9 +152,7 @@ def _walked_manifests(display: str, text: str, default_namespace: str) -> list[M
                 return []
             manifest = _manifest(display, document_start(text), doc, default_namespace, _LazyGraph(text).source(0))
             return [manifest] if manifest.namespace not in IGNORED_NAMESPACES else []
-    if len(_resolved) > _RESOLVED_LIMIT:
-        _resolved.clear()
-    docs = load_marked_documents(text, "items", plain=_resolved)
+    docs = load_marked_documents(text, "items", plain=shared_plain())
     if docs is None:
         return None
     for walked in docs:
